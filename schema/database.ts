@@ -1,0 +1,192 @@
+// The kysely view of Stoa's tables, as the migrations in ./migrations leave them.
+// The migrations are the truth; this file follows them and a test compares the two.
+//
+// Every `bigint` (int8) column is typed `number`: src/storage/database.ts installs a type
+// parser on both engines that returns int8 as a JS number and refuses values beyond 2^53,
+// so timestamps (ms), depths and stream positions arrive as numbers, never as strings.
+
+import type { Generated } from 'kysely';
+
+/** A PDU as received; `json` holds the exact text, the other columns are indexes into it. */
+export interface EventsTable {
+  event_id: string;
+  room_id: string;
+  /** Position in the room-event stream; null for outliers, which are not in any timeline. */
+  stream_ordering: number | null;
+  depth: number;
+  type: string;
+  /** null for non-state events; `''` is a real state key. */
+  state_key: string | null;
+  sender: string;
+  origin_server_ts: number;
+  /** The event exactly as received (or as built, for local events); never re-serialised. */
+  json: string;
+  room_version: string;
+  outlier: boolean;
+  rejected_reason: string | null;
+  soft_failed: Generated<boolean>;
+  redacted_by: string | null;
+  /** The snapshot of the room state before this event; null until calculated (outliers). */
+  state_before_snapshot_id: number | null;
+  received_ts: number;
+}
+
+export interface EventEdgesTable {
+  event_id: string;
+  prev_event_id: string;
+}
+
+export interface EventAuthTable {
+  event_id: string;
+  auth_event_id: string;
+}
+
+/**
+ * A room state as a delta against `parent_id` (or a full state when the parent is null).
+ * `chain_length` counts the deltas back to a full snapshot, so writers can re-base long chains.
+ */
+export interface StateSnapshotsTable {
+  id: Generated<number>;
+  room_id: string;
+  parent_id: number | null;
+  chain_length: number;
+  created_ts: number;
+}
+
+export interface StateSnapshotEntriesTable {
+  snapshot_id: number;
+  type: string;
+  state_key: string;
+  /** null: the entry was removed relative to the parent snapshot. */
+  event_id: string | null;
+}
+
+export interface CurrentStateTable {
+  room_id: string;
+  type: string;
+  state_key: string;
+  event_id: string;
+  /** The `membership` of m.room.member events, denormalised for "rooms of a user". */
+  membership: string | null;
+}
+
+export interface ForwardExtremitiesTable {
+  room_id: string;
+  event_id: string;
+}
+
+export interface RoomsTable {
+  room_id: string;
+  room_version: string;
+  creator: string;
+  is_public: Generated<boolean>;
+  created_ts: number;
+}
+
+export interface UsersTable {
+  user_id: string;
+  password_hash: string | null;
+  created_ts: number;
+  is_admin: Generated<boolean>;
+  is_guest: Generated<boolean>;
+  deactivated: Generated<boolean>;
+}
+
+export interface DevicesTable {
+  user_id: string;
+  device_id: string;
+  display_name: string | null;
+  created_ts: number;
+  last_seen_ts: number | null;
+  last_seen_ip: string | null;
+}
+
+/** Tokens are stored hashed: a leaked table does not leak sessions. */
+export interface AccessTokensTable {
+  token_hash: string;
+  user_id: string;
+  device_id: string;
+  created_ts: number;
+  expires_ts: number | null;
+  last_used_ts: number | null;
+}
+
+export interface AccountDataTable {
+  user_id: string;
+  /** `''` for global account data (a primary key column cannot be null). */
+  room_id: string;
+  type: string;
+  /** The content object as the client sent it. */
+  content: string;
+  stream_id: number;
+}
+
+export interface RoomAliasesTable {
+  room_alias: string;
+  room_id: string;
+  creator: string;
+  created_ts: number;
+}
+
+/** Remote servers' verify keys, cached from /_matrix/key/v2 responses (origin or notary). */
+export interface ServerKeysTable {
+  server_name: string;
+  key_id: string;
+  /** Unpadded base64 ed25519 public key. */
+  public_key: string;
+  /** For current keys: until when the key may be used to verify. */
+  valid_until_ts: number | null;
+  /** For old_verify_keys: when the key stopped being used. */
+  expired_ts: number | null;
+  fetched_ts: number;
+  /** The signed key response the key came from, as received (a notary re-serves it). */
+  key_json: string;
+}
+
+/** One row per PDU or EDU waiting for a destination; PDU rows point at `events`. */
+export interface FederationOutboxTable {
+  id: Generated<number>;
+  destination: string;
+  event_id: string | null;
+  edu_json: string | null;
+  queued_ts: number;
+}
+
+/** Health of a remote server, for backoff. */
+export interface DestinationsTable {
+  destination: string;
+  failure_count: Generated<number>;
+  retry_last_ts: number | null;
+  retry_interval_ms: Generated<number>;
+  last_success_ts: number | null;
+}
+
+export interface Database {
+  events: EventsTable;
+  event_edges: EventEdgesTable;
+  event_auth: EventAuthTable;
+  state_snapshots: StateSnapshotsTable;
+  state_snapshot_entries: StateSnapshotEntriesTable;
+  current_state: CurrentStateTable;
+  forward_extremities: ForwardExtremitiesTable;
+  rooms: RoomsTable;
+  users: UsersTable;
+  devices: DevicesTable;
+  access_tokens: AccessTokensTable;
+  account_data: AccountDataTable;
+  room_aliases: RoomAliasesTable;
+  server_keys: ServerKeysTable;
+  federation_outbox: FederationOutboxTable;
+  destinations: DestinationsTable;
+}
+
+/**
+ * Sequences that allocate stream positions. A sequence is monotonic across processes sharing
+ * one PostgreSQL; gaps (rolled-back allocations) are expected.
+ */
+export const STREAM_SEQUENCES = {
+  events: 'events_stream_seq',
+  account_data: 'account_data_stream_seq',
+} as const;
+
+export type StreamName = keyof typeof STREAM_SEQUENCES;

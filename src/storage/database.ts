@@ -1,0 +1,98 @@
+// Opens Stoa's database: embedded PGlite (the default) or a PostgreSQL server. Both run
+// kysely's PostgreSQL query compiler, so every statement and migration is the same SQL on
+// both engines; only the driver differs.
+
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { DatabaseConfig } from '../config/types.ts';
+import type { Database } from '../../schema/database.ts';
+import { lockDirectory } from './directory-lock.ts';
+import { INT8_ARRAY_OID, INT8_OID, parseInt8, parseInt8Array } from './int8.ts';
+
+export interface StorageLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface StoaDatabase {
+  readonly kysely: Kysely<Database>;
+  readonly engine: 'pglite' | 'postgres';
+  /** Closes the connections (and for PGlite, the embedded server). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  readonly logger?: StorageLogger;
+}
+
+export async function openDatabase(config: DatabaseConfig, opts: OpenDatabaseOptions = {}): Promise<StoaDatabase> {
+  return config.engine === 'pglite' ? openPGlite(config.path, opts.logger) : openPostgres(config.url, opts.logger);
+}
+
+async function openPGlite(path: string, logger: StorageLogger | undefined): Promise<StoaDatabase> {
+  await mkdir(path, { recursive: true });
+  const lock = await lockDirectory(path);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(path, {
+      parsers: { [INT8_OID]: parseInt8, [INT8_ARRAY_OID]: parseInt8Array },
+    });
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  // PGlite has one connection; kysely's PGlite adapter reports that, and kysely then hands
+  // the connection to one transaction or query at a time, so transactions never interleave.
+  const kysely = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  logger?.info({ engine: 'pglite', path }, 'database opened');
+  return {
+    kysely,
+    engine: 'pglite',
+    close: once(async () => {
+      try {
+        await kysely.destroy();
+      } finally {
+        await lock.release();
+      }
+    }),
+  };
+}
+
+async function openPostgres(url: string, logger: StorageLogger | undefined): Promise<StoaDatabase> {
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(INT8_OID, 'text', parseInt8);
+  types.setTypeParser(INT8_ARRAY_OID, 'text', parseInt8Array);
+  const pool = new pg.Pool({ connectionString: url, types });
+  // An idle client whose server connection drops emits 'error' on the pool; unhandled, that
+  // would end the process. The pool replaces the client on next use.
+  pool.on('error', (error) => {
+    logger?.warn({ engine: 'postgres', err: error }, 'idle database connection failed');
+  });
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    // Fail at start-up, not on the first request, when the server is unreachable.
+    await sql`select 1`.execute(kysely);
+  } catch (error) {
+    await kysely.destroy();
+    throw error;
+  }
+  logger?.info({ engine: 'postgres', target: describeTarget(url) }, 'database opened');
+  return { kysely, engine: 'postgres', close: once(() => kysely.destroy()) };
+}
+
+/** host:port/database of a connection URL, without credentials, for logs. */
+function describeTarget(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '(unparseable url)';
+  }
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let result: Promise<void> | undefined;
+  return () => (result ??= fn());
+}
