@@ -1,0 +1,61 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from './io.ts';
+
+export type CommandName = 'start' | 'migrate' | 'generate-keys' | 'help';
+
+export interface ParsedCommand {
+  readonly command: CommandName;
+  readonly config: string | undefined;
+  readonly output: string | undefined;
+}
+
+const COMMANDS: Readonly<Record<CommandName, readonly ('config' | 'output')[]>> = {
+  start: ['config'],
+  migrate: ['config'],
+  'generate-keys': ['config', 'output'],
+  help: [],
+};
+
+/** Parses `argv` (without node and the script). Throws UsageError for anything unexpected. */
+export function parseCommandLine(argv: readonly string[]): ParsedCommand {
+  const { values, positionals } = parseOptions(argv);
+  if (values.help === true) return { command: 'help', config: undefined, output: undefined };
+
+  const [name, ...extra] = positionals;
+  if (name === undefined) throw new UsageError('no command given');
+  if (!isCommand(name)) throw new UsageError(`unknown command "${name}"`);
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+
+  const allowed = COMMANDS[name];
+  for (const option of ['config', 'output'] as const) {
+    if (values[option] !== undefined && !allowed.includes(option)) {
+      throw new UsageError(`"${name}" does not take --${option}`);
+    }
+    if (values[option] === '') throw new UsageError(`--${option} needs a path`);
+  }
+  if (values.config !== undefined && values.output !== undefined) {
+    throw new UsageError('give either --config or --output, not both');
+  }
+  return { command: name, config: values.config, output: values.output };
+}
+
+function isCommand(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+function parseOptions(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      options: {
+        config: { type: 'string', short: 'c' },
+        output: { type: 'string', short: 'o' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}

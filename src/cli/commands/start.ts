@@ -1,0 +1,41 @@
+import path from 'node:path';
+import type { StoaEnvironment } from '../../config/env.ts';
+import { loadConfig } from '../../config/load.ts';
+import { createLogger } from '../../logger.ts';
+import type { ParsedCommand } from '../args.ts';
+import { locateConfig } from '../config-location.ts';
+import { EXIT_FAILURE, type CliIo } from '../io.ts';
+import { stopOnSignals } from '../shutdown.ts';
+
+/** Runs the homeserver. Resolves undefined while it runs; a status when it failed to start. */
+export async function startCommand(
+  command: ParsedCommand,
+  environment: StoaEnvironment,
+  io: CliIo,
+  exit: (code: number) => void,
+): Promise<number | undefined> {
+  const location = await locateConfig(command.config, environment, true);
+  const config = await loadConfig(location.path);
+  const logger = createLogger(environment.logLevel ?? config.log_level);
+  if (location.generated) {
+    logger.info(
+      { config_path: path.resolve(location.path) },
+      'first start: generated a configuration; edit it (see homeserver.example.yaml) and restart',
+    );
+  } else {
+    logger.info({ config_path: path.resolve(location.path) }, 'configuration loaded');
+  }
+
+  try {
+    // Loaded after the config is known good: a config mistake is reported without first
+    // loading the database engine and the HTTP stack.
+    const { startServer } = await import('../../main.ts');
+    const server = await startServer(config, logger);
+    stopOnSignals(server, logger, exit);
+    return undefined;
+  } catch (error) {
+    logger.fatal({ err: error }, 'failed to start');
+    io.err(`stoa: failed to start: ${(error as Error).message}`);
+    return EXIT_FAILURE;
+  }
+}

@@ -1,0 +1,67 @@
+// The validated, defaulted configuration every component receives from main.ts.
+// Loaded from YAML by ./load.ts and validated against schema/config.schema.json.
+
+export type DatabaseConfig =
+  | { readonly engine: 'pglite'; readonly path: string }
+  | { readonly engine: 'postgres'; readonly url: string };
+
+export interface ListenerConfig {
+  readonly bind: string;
+  readonly port: number;
+}
+
+export interface FederationListenerConfig extends ListenerConfig {
+  /** TLS is on when both paths are set. */
+  readonly tls_certificate_path: string | undefined;
+  readonly tls_private_key_path: string | undefined;
+}
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+export interface StoaConfig {
+  /** The Matrix server name: a hostname or IP literal with an optional port. */
+  readonly server_name: string;
+  /** The client-facing base URL, with a trailing slash (`https://matrix.example.org/`). */
+  readonly public_baseurl: string;
+  readonly listeners: {
+    readonly client: ListenerConfig;
+    readonly federation: FederationListenerConfig;
+  };
+  readonly database: DatabaseConfig;
+  /** Absolute path; relative paths in the file are resolved against the config file's folder. */
+  readonly data_dir: string;
+  readonly signing_key_path: string;
+  /** Keys that signed events in the past, published as `old_verify_keys`. */
+  readonly old_signing_keys: ReadonlyArray<{ readonly key_id: string; readonly public_key: string; readonly expired_ts: number }>;
+  /** How long remote servers may cache our key, in milliseconds. */
+  readonly key_valid_for_ms: number;
+  readonly registration: {
+    readonly enabled: boolean;
+    readonly shared_secret: string | undefined;
+    readonly require_token: boolean;
+  };
+  readonly federation: {
+    readonly enabled: boolean;
+    /** Server-name globs, or "*" for everyone. */
+    readonly allow: readonly string[];
+    readonly deny: readonly string[];
+    readonly verify_tls: boolean;
+    readonly extra_ca_paths: readonly string[];
+    readonly allow_private_addresses: boolean;
+    readonly trusted_key_servers: ReadonlyArray<{ readonly server_name: string; readonly verify_keys?: Readonly<Record<string, string>> }>;
+  };
+  readonly media: {
+    readonly store_path: string;
+    readonly max_upload_bytes: number;
+  };
+  readonly log_level: LogLevel;
+  readonly metrics: {
+    readonly enabled: boolean;
+    readonly bind: string;
+    readonly port: number;
+  };
+  /** `/.well-known/matrix/server` delegation target (`host:port`); unset = not served. */
+  readonly well_known_server: string | undefined;
+  /** Request body limit for JSON endpoints, in bytes. */
+  readonly max_request_body_bytes: number;
+}

@@ -1,0 +1,103 @@
+// Reading and parsing JSON request bodies. No body-parser middleware: the limit is enforced
+// while the body streams in (a client cannot make us buffer more than the limit), and the
+// raw text is kept, because federation checks signatures over exactly what was sent.
+
+import type { IncomingMessage } from 'node:http';
+import { JsonParseError, parseJsonStrict } from '../rooms/canonical-json.ts';
+import { isJsonObject, type JsonObject } from '../rooms/json.ts';
+import { notJson, tooLarge } from './matrix-error.ts';
+
+/** The client went away before sending its whole body. */
+export class RequestAbortedError extends Error {
+  override name = 'RequestAbortedError';
+}
+
+/**
+ * The request body, at most `limit` bytes. Rejects with M_TOO_LARGE as soon as the declared
+ * `Content-Length` or the bytes received so far exceed the limit. The rest of an oversized
+ * body is then discarded unread, so the client can still read our 413.
+ */
+export function readRequestBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    req.resume();
+    return Promise.reject(tooLarge(`Request body exceeds ${limit} bytes`));
+  }
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received > limit) {
+        cleanup();
+        chunks.length = 0;
+        // Keep reading into the void: Node then delivers our response, and the connection is
+        // closed after it (the error middleware sets `Connection: close`).
+        req.resume();
+        reject(tooLarge(`Request body exceeds ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(Buffer.concat(chunks, received));
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(new RequestAbortedError(`request body could not be read: ${error.message}`));
+    };
+    const onAborted = (): void => {
+      cleanup();
+      reject(new RequestAbortedError('client aborted the request'));
+    };
+    const onClose = (): void => {
+      // 'close' before 'end' means the body was cut short.
+      if (!req.complete) onAborted();
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+    req.on('close', onClose);
+  });
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export interface ParsedJsonBody {
+  readonly text: string;
+  readonly value: JsonObject;
+}
+
+/**
+ * The body as a JSON object. An empty body counts as `{}`: the spec has clients send a
+ * "potentially empty" object, and clients that send nothing at all mean the same thing.
+ * Invalid UTF-8, invalid JSON and JSON that is not an object are M_NOT_JSON.
+ */
+export function parseJsonObjectBody(bytes: Uint8Array): ParsedJsonBody {
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    throw notJson('Content is not valid UTF-8');
+  }
+  if (text.trim() === '') return { text, value: {} };
+  let value: unknown;
+  try {
+    // The strict parser refuses duplicate keys and runaway nesting, which JSON.parse accepts.
+    value = parseJsonStrict(text);
+  } catch (error) {
+    if (error instanceof JsonParseError) throw notJson(`Content not JSON: ${error.message}`);
+    throw error;
+  }
+  if (!isJsonObject(value)) throw notJson('Content must be a JSON object');
+  return { text, value };
+}

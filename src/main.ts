@@ -1,0 +1,85 @@
+// Composition root: config → database → migrations → signing key → HTTP listeners.
+// The only module that wires components together; each receives what it needs as arguments.
+import { mkdir } from 'node:fs/promises';
+import { discoveryEndpoints } from './client-api/endpoints/discovery/index.ts';
+import type { StoaConfig } from './config/types.ts';
+import { loadOrCreateSigningKey } from './crypto/signing-key.ts';
+import { clientListenerFederationEndpoints, federationFoundationEndpoints } from './federation/server/foundation.ts';
+import { startHttp } from './http/server.ts';
+import type { Logger } from './logger.ts';
+import { migrateToLatest, openDatabase } from './storage/index.ts';
+
+export interface RunningServer {
+  /** Stops accepting connections, drains in-flight requests, closes the database. Idempotent. */
+  close(): Promise<void>;
+  readonly clientPort: number;
+  readonly federationPort: number;
+  readonly metricsPort?: number;
+}
+
+/** Start-up stopped at a step that is not a bug (a failed migration, for instance). */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+/**
+ * Starts a homeserver from a validated config. Ports given as 0 are picked by the OS; the
+ * bound ports are logged in one line with msg "listening" (the test rig reads it).
+ */
+export async function startServer(config: StoaConfig, logger: Logger): Promise<RunningServer> {
+  await mkdir(config.data_dir, { recursive: true });
+
+  const db = await openDatabase(config.database, { logger: logger.child({ component: 'storage' }) });
+  try {
+    const report = await migrateToLatest(db);
+    for (const outcome of report.results) {
+      logger.info({ migration: outcome.name, status: outcome.status }, 'database migration');
+    }
+    if (report.error !== undefined) {
+      throw new StartupError(`database migration failed: ${report.error.message}`, { cause: report.error });
+    }
+
+    const signingKey = await loadOrCreateSigningKey(config.signing_key_path);
+    const keyFields = { signing_key_path: config.signing_key_path, key_id: signingKey.key.keyId };
+    if (signingKey.created) {
+      logger.info(keyFields, 'first start: generated a new signing key; keep this file safe and backed up');
+    } else {
+      logger.info(keyFields, 'signing key loaded');
+    }
+
+    const foundation = { config, signingKey: signingKey.key };
+    const http = await startHttp({
+      config,
+      logger,
+      db,
+      endpoints: {
+        client: [...discoveryEndpoints(config), ...clientListenerFederationEndpoints(foundation)],
+        federation: federationFoundationEndpoints(foundation),
+      },
+    });
+    logger.info(
+      { client_port: http.clientPort, federation_port: http.federationPort, metrics_port: http.metricsPort ?? null },
+      'listening',
+    );
+
+    const close = once(async () => {
+      try {
+        await http.close();
+      } finally {
+        await db.close();
+      }
+    });
+    return http.metricsPort === undefined
+      ? { close, clientPort: http.clientPort, federationPort: http.federationPort }
+      : { close, clientPort: http.clientPort, federationPort: http.federationPort, metricsPort: http.metricsPort };
+  } catch (error) {
+    // A failed start must not leave the database lock held.
+    await db.close();
+    throw error;
+  }
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let result: Promise<void> | undefined;
+  return () => (result ??= fn());
+}
