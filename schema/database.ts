@@ -29,6 +29,19 @@ export interface EventsTable {
   /** The snapshot of the room state before this event; null until calculated (outliers). */
   state_before_snapshot_id: number | null;
   received_ts: number;
+  /** For `m.room.redaction`: the event it names (top-level or `content.redacts`). 0002. */
+  redacts: string | null;
+}
+
+/** Client transaction IDs and the event each produced (migration 0002). */
+export interface EventTransactionsTable {
+  room_id: string;
+  user_id: string;
+  /** `''` when the sender has no device. */
+  device_id: string;
+  txn_id: string;
+  event_id: string;
+  created_ts: number;
 }
 
 export interface EventEdgesTable {
@@ -165,6 +178,7 @@ export interface Database {
   events: EventsTable;
   event_edges: EventEdgesTable;
   event_auth: EventAuthTable;
+  event_transactions: EventTransactionsTable;
   state_snapshots: StateSnapshotsTable;
   state_snapshot_entries: StateSnapshotEntriesTable;
   current_state: CurrentStateTable;

@@ -4,7 +4,9 @@
 
 import type { Migration } from 'kysely/migration';
 import { migration0001Initial } from './0001_initial.ts';
+import { migration0002Roomserver } from './0002_roomserver.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': migration0001Initial,
+  '0002_roomserver': migration0002Roomserver,
 });

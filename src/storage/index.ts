@@ -11,3 +11,24 @@ export {
   type MigrationStatus,
 } from './migrate.ts';
 export { ServerKeysRepository, type StoredServerKey } from './server-keys-repository.ts';
+export {
+  EventsRepository,
+  type Direction,
+  type EventRangeQuery,
+  type EventTransaction,
+  type ExtremityRow,
+  type NewEvent,
+  type StoredEvent,
+} from './events-repository.ts';
+export {
+  MAX_STATE_DELTA_CHAIN,
+  StateRepository,
+  type CurrentStateChange,
+  type CurrentStateEntry,
+  type NewSnapshot,
+  type SnapshotInfo,
+  type StateChange,
+  type StateEntry,
+} from './state-repository.ts';
+export { RoomsRepository, type NewRoom, type StoredRoom } from './rooms-repository.ts';
+export { RoomStore, ROOM_WRITE_LOCK_NAMESPACE } from './room-store.ts';

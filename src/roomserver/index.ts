@@ -1,0 +1,25 @@
+// The roomserver's public API: the DAG writer, its typed output, errors and injected ports.
+
+export {
+  Roomserver,
+  type CreateRoomInput,
+  type EventsInRangeQuery,
+  type ReceiveOptions,
+  type ReceiveOutcome,
+  type ReceiveResult,
+  type RoomEvent,
+  type RoomserverOptions,
+  type SendEventInput,
+  type SentEvent,
+  type SetMembershipInput,
+  type StateEventInput,
+} from './roomserver.ts';
+export {
+  EventNotAllowedError,
+  InvalidEventError,
+  RoomNotFoundError,
+  RoomserverError,
+  UnsupportedRoomVersionError,
+} from './errors.ts';
+export type { MembershipChange, NewEventListener, NewRoomEvent } from './output.ts';
+export type { FederationFetcher, RemoteKeyLookup, RoomserverLogger } from './ports.ts';

@@ -1,0 +1,599 @@
+// The roomserver: the only writer of the room DAG. Local sends and federation receives go
+// through one pipeline (./pipeline.ts), serialised per room by an in-process queue and, in
+// the database, by the room's advisory lock; committed events are announced on the typed
+// output. Queries for the client API read current state and the timeline.
+
+import { randomBytes } from 'node:crypto';
+import { signEvent } from '../crypto/event-signing.ts';
+import type { SigningKey } from '../crypto/signing-key.ts';
+import { stateKeyOf, type StateMap } from '../rooms/event-view.ts';
+import { getField, isJsonObject, type JsonObject } from '../rooms/json.ts';
+import { buildCreateEvent, buildEvent, selectAuthEvents, type PrevEventRef } from '../rooms/pdu/build.ts';
+import { parsePdu, type ParsedPdu } from '../rooms/pdu/parse.ts';
+import { redactEvent } from '../rooms/redaction.ts';
+import { roomVersionRules, type RoomVersionRules } from '../rooms/room-versions.ts';
+import { RoomStore, type CurrentStateEntry, type Direction, type StoaDatabase, type StoredEvent } from '../storage/index.ts';
+import { InvalidEventError, RoomNotFoundError, RoomserverError, UnsupportedRoomVersionError } from './errors.ts';
+import { EventCache } from './event-cache.ts';
+import { RoomserverOutput, type NewEventListener, type NewRoomEvent } from './output.ts';
+import { roomIdOf, runPipeline, type PipelineEnv, type PipelineOutcome } from './pipeline.ts';
+import type { FederationFetcher, RemoteKeyLookup, RoomserverLogger } from './ports.ts';
+import { RoomQueue } from './room-queue.ts';
+import { SignatureChecker } from './signatures.ts';
+import { SnapshotCache, stateBeforeFromPrevs, type StateContext } from './state.ts';
+import { StreamTracker } from './stream-tracker.ts';
+
+/** "The server SHOULD NOT … more than 20 prev_events" (pdu_v4 `prev_events`). */
+const MAX_PREV_EVENTS = 20;
+/** How many rounds of fetching missing events one received PDU may start. */
+const MAX_FETCH_DEPTH = 3;
+const MISSING_EVENTS_LIMIT = 20;
+
+export interface RoomserverOptions {
+  readonly db: StoaDatabase;
+  readonly serverName: string;
+  readonly signingKey: SigningKey;
+  readonly logger: RoomserverLogger;
+  /** Milliseconds since the epoch; default Date.now. */
+  readonly clock?: () => number;
+  readonly remoteKeys?: RemoteKeyLookup;
+  readonly federation?: FederationFetcher;
+}
+
+export interface StateEventInput {
+  readonly type: string;
+  readonly stateKey: string;
+  readonly content: JsonObject;
+}
+
+export interface CreateRoomInput {
+  readonly creator: string;
+  readonly roomVersion: string;
+  /** `m.room.create` content; `room_version` and (v1–v10) `creator` are filled in. */
+  readonly createContent?: JsonObject;
+  /** Extra content of the creator's join (displayname, avatar_url). */
+  readonly creatorMemberContent?: JsonObject;
+  /** State events after the create event and the creator's join, in this order. */
+  readonly initialState?: readonly StateEventInput[];
+  /** v1–v11: the opaque part of the room ID; random when absent. */
+  readonly roomIdLocalpart?: string;
+}
+
+export interface SendEventInput {
+  readonly roomId: string;
+  readonly sender: string;
+  readonly type: string;
+  readonly stateKey?: string;
+  readonly content: JsonObject;
+  /** For m.room.redaction: the event to redact (placed where the room version wants it). */
+  readonly redacts?: string;
+  /** Client transaction ID: a retry with the same (sender, device, txnId) returns the first event. */
+  readonly txnId?: string;
+  readonly deviceId?: string;
+}
+
+export interface SetMembershipInput {
+  readonly roomId: string;
+  readonly sender: string;
+  readonly target: string;
+  readonly membership: 'join' | 'leave' | 'invite' | 'ban' | 'knock';
+  readonly reason?: string;
+  readonly extraContent?: JsonObject;
+  readonly txnId?: string;
+  readonly deviceId?: string;
+}
+
+export interface SentEvent {
+  readonly eventId: string;
+  readonly streamOrdering: number;
+}
+
+export type ReceiveOutcome = 'accepted' | 'soft-failed' | 'rejected' | 'outlier' | 'dropped' | 'duplicate';
+
+export interface ReceiveResult {
+  readonly outcome: ReceiveOutcome;
+  /** Absent only when the PDU was dropped before an ID could be computed. */
+  readonly eventId?: string;
+  readonly check?: number;
+  readonly rule?: string;
+  readonly reason?: string;
+  /** Check 3 failed: the redacted copy was processed and stored. */
+  readonly redactedForHash?: boolean;
+}
+
+export interface ReceiveOptions {
+  readonly roomVersion: string;
+}
+
+/** An event as stored, for clients and federation. */
+export interface RoomEvent {
+  readonly eventId: string;
+  readonly roomId: string;
+  /** The event JSON; redacted when a redaction applies and the caller asked for the client view. */
+  readonly json: JsonObject;
+  readonly streamOrdering: number | null;
+  readonly depth: number;
+  readonly type: string;
+  readonly stateKey: string | undefined;
+  readonly sender: string;
+  readonly originServerTs: number;
+  readonly roomVersion: string;
+  readonly outlier: boolean;
+  readonly rejectedReason: string | null;
+  readonly softFailed: boolean;
+  readonly redactedBy: string | null;
+}
+
+export interface EventsInRangeQuery {
+  readonly roomId: string;
+  /** Exclusive lower bound. */
+  readonly fromStream: number;
+  /** Inclusive upper bound. */
+  readonly toStream: number;
+  readonly limit: number;
+  /** forward: oldest first from `fromStream`; backward: newest first from `toStream`. */
+  readonly direction: Direction;
+}
+
+export class Roomserver {
+  readonly #db: StoaDatabase;
+  readonly #store: RoomStore;
+  readonly #serverName: string;
+  readonly #signingKey: SigningKey;
+  readonly #logger: RoomserverLogger;
+  readonly #clock: () => number;
+  readonly #remoteKeys: RemoteKeyLookup | undefined;
+  readonly #federation: FederationFetcher | undefined;
+  readonly #queue = new RoomQueue();
+  readonly #output: RoomserverOutput;
+  readonly #snapshots = new SnapshotCache();
+  #tracker: Promise<StreamTracker> | undefined;
+
+  constructor(options: RoomserverOptions) {
+    this.#db = options.db;
+    this.#store = new RoomStore(options.db);
+    this.#serverName = options.serverName;
+    this.#signingKey = options.signingKey;
+    this.#logger = options.logger;
+    this.#clock = options.clock ?? Date.now;
+    this.#remoteKeys = options.remoteKeys;
+    this.#federation = options.federation;
+    this.#output = new RoomserverOutput(options.logger);
+  }
+
+  get serverName(): string {
+    return this.#serverName;
+  }
+
+  onNewEvent(listener: NewEventListener): () => void {
+    return this.#output.onNewEvent(listener);
+  }
+
+  // --- input: local events -------------------------------------------------------------------
+
+  async createRoom(input: CreateRoomInput): Promise<{ roomId: string; eventIds: string[] }> {
+    const rules = rulesOrThrow(input.roomVersion);
+    const create = buildCreateEvent({
+      rules,
+      sender: input.creator,
+      content: input.createContent ?? {},
+      originServerTs: this.#clock(),
+      ...(rules.format.createHasRoomId ? { roomIdLocalpart: input.roomIdLocalpart ?? randomLocalpart() } : {}),
+      ...(rules.format.requireEventIdField ? { eventIdLocalpart: randomLocalpart() } : {}),
+    });
+    const roomId = create.roomId;
+    const signedCreate = signEvent(create.event, this.#serverName, this.#signingKey, rules);
+    const steps: Array<Omit<SendEventInput, 'roomId'>> = [
+      {
+        sender: input.creator,
+        type: 'm.room.member',
+        stateKey: input.creator,
+        content: { ...(input.creatorMemberContent ?? {}), membership: 'join' },
+      },
+      ...(input.initialState ?? []).map((s) => ({ sender: input.creator, type: s.type, stateKey: s.stateKey, content: s.content })),
+    ];
+    const eventIds = await this.#queue.run(roomId, () => this.#write(roomId, async (env) => {
+      if ((await env.store.rooms.byId(roomId)) !== undefined) {
+        throw new RoomserverError(`room ${roomId} already exists`);
+      }
+      const ids: string[] = [];
+      const outcome = await runPipeline(env, {
+        pdu: parseLocal(signedCreate, rules),
+        text: JSON.stringify(signedCreate),
+        signatures: { valid: true },
+        origin: this.#serverName,
+        local: true,
+      });
+      ids.push(acceptedLocal(outcome).eventId);
+      const outputs = [outputOf(outcome)];
+      for (const step of steps) {
+        const sent = await this.#sendInTransaction(env, rules, { ...step, roomId });
+        ids.push(sent.eventId);
+        outputs.push(outputOf(sent.outcome));
+      }
+      return { value: ids, outputs };
+    }));
+    this.#logger.info({ roomId, roomVersion: rules.id, creator: input.creator }, 'room created');
+    return { roomId, eventIds };
+  }
+
+  async sendEvent(input: SendEventInput): Promise<SentEvent> {
+    const room = await this.#store.rooms.byId(input.roomId);
+    if (room === undefined) throw new RoomNotFoundError(input.roomId);
+    const rules = rulesOrThrow(room.roomVersion);
+    return this.#queue.run(input.roomId, () =>
+      this.#write(input.roomId, async (env) => {
+        const sent = await this.#sendInTransaction(env, rules, input);
+        return { value: { eventId: sent.eventId, streamOrdering: sent.streamOrdering }, outputs: [outputOf(sent.outcome)] };
+      }),
+    );
+  }
+
+  setMembership(input: SetMembershipInput): Promise<SentEvent> {
+    const content: JsonObject = { ...(input.extraContent ?? {}), membership: input.membership };
+    if (input.reason !== undefined) content['reason'] = input.reason;
+    return this.sendEvent({
+      roomId: input.roomId,
+      sender: input.sender,
+      type: 'm.room.member',
+      stateKey: input.target,
+      content,
+      ...(input.txnId === undefined ? {} : { txnId: input.txnId }),
+      ...(input.deviceId === undefined ? {} : { deviceId: input.deviceId }),
+    });
+  }
+
+  async #sendInTransaction(
+    env: PipelineEnv,
+    rules: RoomVersionRules,
+    input: SendEventInput,
+  ): Promise<{ eventId: string; streamOrdering: number; outcome: PipelineOutcome | undefined }> {
+    const { store } = env;
+    const txn =
+      input.txnId === undefined
+        ? undefined
+        : { roomId: input.roomId, userId: input.sender, deviceId: input.deviceId ?? '', txnId: input.txnId };
+    if (txn !== undefined) {
+      const earlier = await store.events.eventForTransaction(txn);
+      const stored = earlier === undefined ? undefined : await store.events.byId(earlier);
+      if (stored !== undefined && stored.streamOrdering !== null) {
+        return { eventId: stored.eventId, streamOrdering: stored.streamOrdering, outcome: undefined };
+      }
+    }
+
+    const extremities = (await store.events.forwardExtremities(input.roomId)).slice(0, MAX_PREV_EVENTS);
+    const prevEvents: PrevEventRef[] = extremities.map((e) => {
+      const hashes = getField(JSON.parse(e.json) as JsonObject, 'hashes');
+      return { eventId: e.eventId, depth: e.depth, ...(isJsonObject(hashes) ? { hashes } : {}) };
+    });
+    const ctx: StateContext = {
+      store,
+      cache: new EventCache(store),
+      snapshots: this.#snapshots,
+      rules,
+      signatures: new SignatureChecker(this.#serverName, this.#signingKey, this.#remoteKeys),
+    };
+    const stateBefore = await stateBeforeFromPrevs(
+      ctx,
+      prevEvents.map((p) => p.eventId),
+    );
+    if (stateBefore === undefined || prevEvents.length === 0) throw new RoomNotFoundError(input.roomId);
+    const authEvents = selectAuthEvents(
+      rules,
+      { type: input.type, stateKey: input.stateKey, sender: input.sender, content: input.content },
+      (type, stateKey) => stateBefore.state.get(stateKeyOf(type, stateKey)),
+    );
+    await ctx.cache.load(authEvents);
+    const built = buildEvent({
+      rules,
+      roomId: input.roomId,
+      type: input.type,
+      ...(input.stateKey === undefined ? {} : { stateKey: input.stateKey }),
+      sender: input.sender,
+      content: input.content,
+      originServerTs: this.#clock(),
+      prevEvents,
+      authEvents: authEvents.map((id) => {
+        const hashes = ctx.cache.get(id)?.json['hashes'];
+        return { eventId: id, ...(isJsonObject(hashes) ? { hashes } : {}) };
+      }),
+      ...(input.redacts === undefined ? {} : { redacts: input.redacts }),
+      ...(rules.format.requireEventIdField ? { eventIdLocalpart: randomLocalpart() } : {}),
+    });
+    const signed = signEvent(built, this.#serverName, this.#signingKey, rules);
+    const outcome = await runPipeline(env, {
+      pdu: parseLocal(signed, rules),
+      text: JSON.stringify(signed),
+      signatures: { valid: true },
+      origin: this.#serverName,
+      local: true,
+      ...(txn === undefined ? {} : { txn }),
+    });
+    const accepted = acceptedLocal(outcome);
+    return { eventId: accepted.eventId, streamOrdering: accepted.streamOrdering, outcome };
+  }
+
+  // --- input: federation ---------------------------------------------------------------------
+
+  /**
+   * A PDU from `origin` (a transaction, a join, backfill): the checks on receipt, then
+   * stored as accepted, soft-failed, rejected or outlier. Never throws for bad input.
+   */
+  async receivePdu(raw: string | JsonObject, origin: string, options: ReceiveOptions): Promise<ReceiveResult> {
+    const parsed = parsePdu({ raw, roomVersion: options.roomVersion });
+    if (!parsed.ok) return { outcome: 'dropped', check: 1, reason: parsed.error.message };
+    let roomId: string;
+    try {
+      roomId = roomIdOf(parsed.pdu);
+    } catch (cause) {
+      return { outcome: 'dropped', eventId: parsed.pdu.eventId, check: 1, reason: `no room ID: ${String(cause)}` };
+    }
+    return this.#queue.run(roomId, () =>
+      this.#receiveInQueue(parsed.pdu, typeof raw === 'string' ? raw : JSON.stringify(raw), origin, roomId, {
+        depth: 0,
+        fetchPrevs: true,
+      }),
+    );
+  }
+
+  async #receiveInQueue(
+    pdu: ParsedPdu,
+    text: string,
+    origin: string,
+    roomId: string,
+    fetch: { depth: number; fetchPrevs: boolean },
+  ): Promise<ReceiveResult> {
+    const known = await this.#store.rooms.roomVersion(roomId);
+    if (known !== undefined && known !== pdu.rules.id) {
+      return { outcome: 'dropped', eventId: pdu.eventId, check: 1, reason: `room ${roomId} has version ${known}` };
+    }
+    const signatures = new SignatureChecker(this.#serverName, this.#signingKey, this.#remoteKeys);
+    const verdict = await signatures.verdict(pdu.json, pdu.rules);
+    if (!verdict.valid) {
+      this.#logger.info({ eventId: pdu.eventId, origin, reason: verdict.reason }, 'PDU dropped: signatures');
+      return { outcome: 'dropped', eventId: pdu.eventId, check: 2, reason: verdict.reason };
+    }
+    if (this.#federation !== undefined && fetch.depth < MAX_FETCH_DEPTH) {
+      await this.#fetchMissing(pdu, origin, roomId, fetch);
+    }
+    let outcome: PipelineOutcome;
+    try {
+      outcome = await this.#write(roomId, async (env) => {
+        const result = await runPipeline(env, { pdu, text, signatures: verdict, origin, local: false });
+        return { value: result, outputs: [outputOf(result)] };
+      });
+    } catch (err) {
+      this.#logger.error({ err, eventId: pdu.eventId, origin }, 'PDU could not be stored');
+      throw err;
+    }
+    return receiveResultOf(outcome);
+  }
+
+  /** Fetches unknown auth events (as outliers) and prev events (via get_missing_events). */
+  async #fetchMissing(pdu: ParsedPdu, origin: string, roomId: string, fetch: { depth: number; fetchPrevs: boolean }) {
+    const federation = this.#federation;
+    if (federation === undefined) return;
+    const next = { depth: fetch.depth + 1, fetchPrevs: false };
+    const have = await this.#store.events.existing([...pdu.view.authEvents, ...pdu.view.prevEvents]);
+    for (const authId of pdu.view.authEvents) {
+      if (have.has(authId)) continue;
+      const json = await federation.fetchEvent(origin, authId).catch(() => undefined);
+      const fetched = json === undefined ? undefined : parsePdu({ raw: json, roomVersion: pdu.rules.id });
+      if (fetched?.ok === true && fetched.pdu.eventId === authId) {
+        await this.#receiveInQueue(fetched.pdu, JSON.stringify(json), origin, roomId, next);
+      }
+    }
+    const missingPrevs = pdu.view.prevEvents.filter((id) => !have.has(id));
+    if (!fetch.fetchPrevs || missingPrevs.length === 0) return;
+    const earliest = (await this.#store.events.forwardExtremities(roomId)).map((e) => e.eventId);
+    const events = await federation
+      .getMissingEvents(origin, roomId, earliest, [pdu.eventId], MISSING_EVENTS_LIMIT)
+      .catch(() => [] as JsonObject[]);
+    const parsed = events
+      .map((json) => ({ json, result: parsePdu({ raw: json, roomVersion: pdu.rules.id }) }))
+      .flatMap((p) => (p.result.ok ? [{ json: p.json, pdu: p.result.pdu }] : []))
+      .sort((a, b) => a.pdu.view.depth - b.pdu.view.depth);
+    for (const missing of parsed) {
+      await this.#receiveInQueue(missing.pdu, JSON.stringify(missing.json), origin, roomId, {
+        depth: fetch.depth + 1,
+        fetchPrevs: false,
+      });
+    }
+  }
+
+  // --- the write path --------------------------------------------------------------------------
+
+  /**
+   * Runs `work` in the room's write transaction (the caller holds the room's queue), then settles the stream positions
+   * it allocated and announces its outputs, only once the transaction committed.
+   */
+  async #write<T>(
+    roomId: string,
+    work: (env: PipelineEnv) => Promise<{ value: T; outputs: Array<NewRoomEvent | undefined> }>,
+  ): Promise<T> {
+    const tracker = await this.#streamTracker();
+    const run = async (): Promise<T> => {
+      const allocated: number[] = [];
+      let result: { value: T; outputs: Array<NewRoomEvent | undefined> };
+      try {
+        result = await this.#store.writeTransaction(roomId, (store) =>
+          work({
+            store,
+            snapshots: this.#snapshots,
+            signatures: new SignatureChecker(this.#serverName, this.#signingKey, this.#remoteKeys),
+            tracker,
+            now: this.#clock(),
+            allocated,
+          }),
+        );
+      } catch (err) {
+        for (const position of allocated) tracker.abandoned(position);
+        throw err;
+      }
+      for (const position of allocated) tracker.committed(position);
+      for (const output of result.outputs) if (output !== undefined) this.#output.emit(output);
+      return result.value;
+    };
+    return run();
+  }
+
+  #streamTracker(): Promise<StreamTracker> {
+    this.#tracker ??= this.#store.events.maxStreamOrdering().then((max) => new StreamTracker(max));
+    return this.#tracker;
+  }
+
+  // --- queries -------------------------------------------------------------------------------
+
+  /** The highest stream position below which every event is committed (for sync tokens). */
+  async latestStreamPosition(): Promise<number> {
+    return (await this.#streamTracker()).safePosition();
+  }
+
+  async roomVersion(roomId: string): Promise<string | undefined> {
+    return this.#store.rooms.roomVersion(roomId);
+  }
+
+  async currentState(roomId: string): Promise<CurrentStateEntry[]> {
+    return this.#store.state.currentState(roomId);
+  }
+
+  async currentStateOfType(roomId: string, type: string): Promise<CurrentStateEntry[]> {
+    return this.#store.state.currentStateOfType(roomId, type);
+  }
+
+  /** The current state event of (type, stateKey), as clients see it. */
+  async stateEvent(roomId: string, type: string, stateKey: string): Promise<RoomEvent | undefined> {
+    const entry = await this.#store.state.currentStateEntry(roomId, type, stateKey);
+    return entry === undefined ? undefined : this.event(entry.eventId);
+  }
+
+  /** The user's current membership in the room, undefined when none. */
+  async membership(roomId: string, userId: string): Promise<string | undefined> {
+    const entry = await this.#store.state.currentStateEntry(roomId, 'm.room.member', userId);
+    return entry?.membership ?? undefined;
+  }
+
+  async members(roomId: string, membership: string): Promise<string[]> {
+    return this.#store.state.membersWithMembership(roomId, membership);
+  }
+
+  async roomsForUser(userId: string, membership: string): Promise<string[]> {
+    return this.#store.state.roomsWithMembership(userId, membership);
+  }
+
+  async forwardExtremities(roomId: string): Promise<string[]> {
+    return (await this.#store.events.forwardExtremities(roomId)).map((e) => e.eventId);
+  }
+
+  /** The room state before an event, or after it (the event included when it is accepted state). */
+  async stateAt(eventId: string, at: 'before' | 'after'): Promise<StateMap | undefined> {
+    const stored = await this.#store.events.byId(eventId);
+    if (stored === undefined || stored.stateBeforeSnapshotId === null) return undefined;
+    const map = new Map<string, string>();
+    for (const entry of await this.#store.state.readSnapshot(stored.stateBeforeSnapshotId)) {
+      map.set(stateKeyOf(entry.type, entry.stateKey), entry.eventId);
+    }
+    if (at === 'after' && stored.stateKey !== null && stored.rejectedReason === null) {
+      map.set(stateKeyOf(stored.type, stored.stateKey), stored.eventId);
+    }
+    return map;
+  }
+
+  /** The auth chain of `eventIds` (federation /event_auth, /state, /send_join). */
+  async authChain(eventIds: readonly string[]): Promise<string[]> {
+    return this.#store.events.authChain(eventIds);
+  }
+
+  /**
+   * An event. `view: 'client'` (default) applies an applied redaction; `'stored'` returns
+   * the JSON as stored (federation serves redacted copies itself; legal hold reads originals).
+   */
+  async event(eventId: string, view: 'client' | 'stored' = 'client'): Promise<RoomEvent | undefined> {
+    const stored = await this.#store.events.byId(eventId);
+    return stored === undefined ? undefined : toRoomEvent(stored, view);
+  }
+
+  async eventsInRange(query: EventsInRangeQuery): Promise<RoomEvent[]> {
+    const rows = await this.#store.events.inRange({
+      roomId: query.roomId,
+      after: query.fromStream,
+      upTo: query.toStream,
+      limit: query.limit,
+      direction: query.direction,
+    });
+    return rows.map((row) => toRoomEvent(row, 'client'));
+  }
+
+  /** The database handle, for callers composing read-only queries of their own. */
+  get database(): StoaDatabase {
+    return this.#db;
+  }
+}
+
+function rulesOrThrow(version: string): RoomVersionRules {
+  const rules = roomVersionRules(version);
+  if (rules === undefined) throw new UnsupportedRoomVersionError(version);
+  return rules;
+}
+
+function randomLocalpart(): string {
+  return randomBytes(12).toString('base64url').replace(/[-_]/g, 'x');
+}
+
+function parseLocal(json: JsonObject, rules: RoomVersionRules): ParsedPdu {
+  const parsed = parsePdu({ raw: json, roomVersion: rules.id });
+  if (!parsed.ok) throw new InvalidEventError(parsed.error.code, parsed.error.message);
+  return parsed.pdu;
+}
+
+function acceptedLocal(outcome: PipelineOutcome): { eventId: string; streamOrdering: number } {
+  if (outcome.kind === 'stored' && outcome.status === 'accepted' && outcome.streamOrdering !== null) {
+    return { eventId: outcome.eventId, streamOrdering: outcome.streamOrdering };
+  }
+  // Local events get fresh IDs and pass every check, or the pipeline throws.
+  throw new RoomserverError(`local event not accepted: ${JSON.stringify(outcome)}`);
+}
+
+function outputOf(outcome: PipelineOutcome | undefined): NewRoomEvent | undefined {
+  return outcome?.kind === 'stored' ? outcome.output : undefined;
+}
+
+function receiveResultOf(outcome: PipelineOutcome): ReceiveResult {
+  switch (outcome.kind) {
+    case 'dropped':
+      return { outcome: 'dropped', check: outcome.check, reason: outcome.reason };
+    case 'duplicate':
+      return { outcome: 'duplicate', eventId: outcome.eventId };
+    case 'stored':
+      return {
+        outcome: outcome.status,
+        eventId: outcome.eventId,
+        redactedForHash: outcome.redactedForHash,
+        ...(outcome.check === undefined ? {} : { check: outcome.check }),
+        ...(outcome.rule === undefined ? {} : { rule: outcome.rule }),
+        ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+      };
+  }
+}
+
+function toRoomEvent(stored: StoredEvent, view: 'client' | 'stored'): RoomEvent {
+  const json = JSON.parse(stored.json) as JsonObject;
+  const rules = roomVersionRules(stored.roomVersion);
+  const shown = view === 'client' && stored.redactedBy !== null && rules !== undefined ? redactEvent(json, rules) : json;
+  return {
+    eventId: stored.eventId,
+    roomId: stored.roomId,
+    json: shown,
+    streamOrdering: stored.streamOrdering,
+    depth: stored.depth,
+    type: stored.type,
+    stateKey: stored.stateKey ?? undefined,
+    sender: stored.sender,
+    originServerTs: stored.originServerTs,
+    roomVersion: stored.roomVersion,
+    outlier: stored.outlier,
+    rejectedReason: stored.rejectedReason,
+    softFailed: stored.softFailed,
+    redactedBy: stored.redactedBy,
+  };
+}

@@ -1,0 +1,316 @@
+// The room DAG's events: rows as received, prev and auth edges, forward extremities, stream
+// ordering, redaction marks and client transaction IDs (DESIGN.md "Data model"). Writes
+// happen inside the roomserver's per-room transaction (see ./room-store.ts); this file only
+// knows SQL, not the protocol.
+
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { STREAM_SEQUENCES, type Database, type EventsTable } from '../../schema/database.ts';
+
+export interface StoredEvent {
+  readonly eventId: string;
+  readonly roomId: string;
+  /** null for outliers. */
+  readonly streamOrdering: number | null;
+  readonly depth: number;
+  readonly type: string;
+  readonly stateKey: string | null;
+  readonly sender: string;
+  readonly originServerTs: number;
+  /** The event's JSON exactly as stored (as received, or the redacted copy on a hash mismatch). */
+  readonly json: string;
+  readonly roomVersion: string;
+  readonly outlier: boolean;
+  readonly rejectedReason: string | null;
+  readonly softFailed: boolean;
+  readonly redactedBy: string | null;
+  readonly redacts: string | null;
+  readonly stateBeforeSnapshotId: number | null;
+  readonly receivedTs: number;
+}
+
+export interface NewEvent {
+  readonly eventId: string;
+  readonly roomId: string;
+  readonly streamOrdering: number | null;
+  readonly depth: number;
+  readonly type: string;
+  readonly stateKey: string | null;
+  readonly sender: string;
+  readonly originServerTs: number;
+  readonly json: string;
+  readonly roomVersion: string;
+  readonly outlier: boolean;
+  readonly rejectedReason: string | null;
+  readonly softFailed: boolean;
+  readonly redacts: string | null;
+  readonly stateBeforeSnapshotId: number | null;
+  readonly receivedTs: number;
+  readonly prevEventIds: readonly string[];
+  readonly authEventIds: readonly string[];
+}
+
+export interface ExtremityRow {
+  readonly eventId: string;
+  readonly depth: number;
+  readonly streamOrdering: number | null;
+  readonly json: string;
+}
+
+export type Direction = 'forward' | 'backward';
+
+export interface EventRangeQuery {
+  readonly roomId: string;
+  /** Exclusive lower bound of stream orderings. */
+  readonly after: number;
+  /** Inclusive upper bound of stream orderings. */
+  readonly upTo: number;
+  readonly limit: number;
+  /** forward: the oldest `limit` events of the range, ascending; backward: the newest, descending. */
+  readonly direction: Direction;
+}
+
+export interface EventTransaction {
+  readonly roomId: string;
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly txnId: string;
+}
+
+export class EventsRepository {
+  readonly #db: Kysely<Database>;
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  /** The event row, its prev edges and its auth edges. Fails if the event ID exists. */
+  async insert(event: NewEvent): Promise<void> {
+    await this.#db
+      .insertInto('events')
+      .values({
+        event_id: event.eventId,
+        room_id: event.roomId,
+        stream_ordering: event.streamOrdering,
+        depth: event.depth,
+        type: event.type,
+        state_key: event.stateKey,
+        sender: event.sender,
+        origin_server_ts: event.originServerTs,
+        json: event.json,
+        room_version: event.roomVersion,
+        outlier: event.outlier,
+        rejected_reason: event.rejectedReason,
+        soft_failed: event.softFailed,
+        redacted_by: null,
+        redacts: event.redacts,
+        state_before_snapshot_id: event.stateBeforeSnapshotId,
+        received_ts: event.receivedTs,
+      })
+      .execute();
+    const prevs = [...new Set(event.prevEventIds)];
+    if (prevs.length > 0) {
+      await this.#db
+        .insertInto('event_edges')
+        .values(prevs.map((prev) => ({ event_id: event.eventId, prev_event_id: prev })))
+        .execute();
+    }
+    const auths = [...new Set(event.authEventIds)];
+    if (auths.length > 0) {
+      await this.#db
+        .insertInto('event_auth')
+        .values(auths.map((auth) => ({ event_id: event.eventId, auth_event_id: auth })))
+        .execute();
+    }
+  }
+
+  async byId(eventId: string): Promise<StoredEvent | undefined> {
+    const row = await this.#db.selectFrom('events').selectAll().where('event_id', '=', eventId).executeTakeFirst();
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  async byIds(eventIds: readonly string[]): Promise<StoredEvent[]> {
+    if (eventIds.length === 0) return [];
+    const rows = await this.#db
+      .selectFrom('events')
+      .selectAll()
+      .where('event_id', 'in', [...new Set(eventIds)])
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  /** The IDs among `eventIds` that are stored. */
+  async existing(eventIds: readonly string[]): Promise<Set<string>> {
+    if (eventIds.length === 0) return new Set();
+    const rows = await this.#db
+      .selectFrom('events')
+      .select('event_id')
+      .where('event_id', 'in', [...new Set(eventIds)])
+      .execute();
+    return new Set(rows.map((r) => r.event_id));
+  }
+
+  /**
+   * The auth chain of `eventIds`: every event reachable by auth edges, the starting events
+   * excluded unless one is in another's chain. One recursive query; UNION stops at cycles.
+   */
+  async authChain(eventIds: readonly string[]): Promise<string[]> {
+    if (eventIds.length === 0) return [];
+    const { rows } = await sql<{ event_id: string }>`
+      with recursive chain(event_id) as (
+        select auth_event_id from event_auth where event_id in (${sql.join([...new Set(eventIds)])})
+        union
+        select a.auth_event_id from event_auth a join chain c on a.event_id = c.event_id
+      )
+      select event_id from chain`.execute(this.#db);
+    return rows.map((r) => r.event_id);
+  }
+
+  /** Allocates the next position of the room-event stream (gaps on rollback are expected). */
+  async nextStreamOrdering(): Promise<number> {
+    const { rows } = await sql<{ position: number }>`select nextval(${STREAM_SEQUENCES.events}) as position`.execute(
+      this.#db,
+    );
+    const position = rows[0]?.position;
+    if (position === undefined) throw new Error('nextval returned no row');
+    return position;
+  }
+
+  /** The highest committed stream ordering, 0 when there is none. */
+  async maxStreamOrdering(): Promise<number> {
+    const row = await this.#db
+      .selectFrom('events')
+      .select((eb) => eb.fn.max('stream_ordering').as('max'))
+      .executeTakeFirst();
+    return row?.max ?? 0;
+  }
+
+  /** A room's forward extremities, newest first. */
+  async forwardExtremities(roomId: string): Promise<ExtremityRow[]> {
+    const rows = await this.#db
+      .selectFrom('forward_extremities as f')
+      .innerJoin('events as e', 'e.event_id', 'f.event_id')
+      .select(['e.event_id', 'e.depth', 'e.stream_ordering', 'e.json'])
+      .where('f.room_id', '=', roomId)
+      .orderBy('e.stream_ordering', 'desc')
+      .orderBy('e.event_id')
+      .execute();
+    return rows.map((r) => ({ eventId: r.event_id, depth: r.depth, streamOrdering: r.stream_ordering, json: r.json }));
+  }
+
+  async updateForwardExtremities(roomId: string, remove: readonly string[], add: readonly string[]): Promise<void> {
+    if (remove.length > 0) {
+      await this.#db
+        .deleteFrom('forward_extremities')
+        .where('room_id', '=', roomId)
+        .where('event_id', 'in', [...remove])
+        .execute();
+    }
+    if (add.length > 0) {
+      await this.#db
+        .insertInto('forward_extremities')
+        .values(add.map((eventId) => ({ room_id: roomId, event_id: eventId })))
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
+  }
+
+  /** Whether a stored event lists `eventId` among its prev events. */
+  async hasSuccessor(eventId: string): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom('event_edges')
+      .select('event_id')
+      .where('prev_event_id', '=', eventId)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Marks `targetId` redacted by `redactionId` unless an earlier redaction already did. */
+  async markRedacted(targetId: string, redactionId: string): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('events')
+      .set({ redacted_by: redactionId })
+      .where('event_id', '=', targetId)
+      .where('redacted_by', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Accepted redaction events (not rejected, not soft-failed) that name `targetId`. */
+  async redactionsOf(targetId: string): Promise<StoredEvent[]> {
+    const rows = await this.#db
+      .selectFrom('events')
+      .selectAll()
+      .where('redacts', '=', targetId)
+      .where('rejected_reason', 'is', null)
+      .where('soft_failed', '=', false)
+      .orderBy('stream_ordering')
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  /** A room's timeline events (not outliers, not rejected, not soft-failed) in a stream range. */
+  async inRange(query: EventRangeQuery): Promise<StoredEvent[]> {
+    if (query.limit <= 0 || query.upTo <= query.after) return [];
+    const rows = await this.#db
+      .selectFrom('events')
+      .selectAll()
+      .where('room_id', '=', query.roomId)
+      .where('stream_ordering', '>', query.after)
+      .where('stream_ordering', '<=', query.upTo)
+      .where('rejected_reason', 'is', null)
+      .where('soft_failed', '=', false)
+      .orderBy('stream_ordering', query.direction === 'forward' ? 'asc' : 'desc')
+      .limit(query.limit)
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  async recordTransaction(txn: EventTransaction, eventId: string, createdTs: number): Promise<void> {
+    await this.#db
+      .insertInto('event_transactions')
+      .values({
+        room_id: txn.roomId,
+        user_id: txn.userId,
+        device_id: txn.deviceId,
+        txn_id: txn.txnId,
+        event_id: eventId,
+        created_ts: createdTs,
+      })
+      .execute();
+  }
+
+  async eventForTransaction(txn: EventTransaction): Promise<string | undefined> {
+    const row = await this.#db
+      .selectFrom('event_transactions')
+      .select('event_id')
+      .where('room_id', '=', txn.roomId)
+      .where('user_id', '=', txn.userId)
+      .where('device_id', '=', txn.deviceId)
+      .where('txn_id', '=', txn.txnId)
+      .executeTakeFirst();
+    return row?.event_id;
+  }
+}
+
+function fromRow(row: Selectable<EventsTable>): StoredEvent {
+  return {
+    eventId: row.event_id,
+    roomId: row.room_id,
+    streamOrdering: row.stream_ordering,
+    depth: row.depth,
+    type: row.type,
+    stateKey: row.state_key,
+    sender: row.sender,
+    originServerTs: row.origin_server_ts,
+    json: row.json,
+    roomVersion: row.room_version,
+    outlier: row.outlier,
+    rejectedReason: row.rejected_reason,
+    softFailed: row.soft_failed,
+    redactedBy: row.redacted_by,
+    redacts: row.redacts,
+    stateBeforeSnapshotId: row.state_before_snapshot_id,
+    receivedTs: row.received_ts,
+  };
+}
