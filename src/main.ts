@@ -1,12 +1,13 @@
 // Composition root: config → database → migrations → signing key → HTTP listeners.
 // The only module that wires components together; each receives what it needs as arguments.
 import { mkdir } from 'node:fs/promises';
-import { discoveryEndpoints } from './client-api/endpoints/discovery/index.ts';
+import { createClientApi } from './client-api/index.ts';
 import type { StoaConfig } from './config/types.ts';
 import { loadOrCreateSigningKey } from './crypto/signing-key.ts';
 import { clientListenerFederationEndpoints, federationFoundationEndpoints } from './federation/server/foundation.ts';
 import { startHttp } from './http/server.ts';
 import type { Logger } from './logger.ts';
+import { Roomserver } from './roomserver/index.ts';
 import { migrateToLatest, openDatabase } from './storage/index.ts';
 
 export interface RunningServer {
@@ -47,15 +48,27 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
       logger.info(keyFields, 'signing key loaded');
     }
 
+    const clock = Date.now;
+    const roomserver = new Roomserver({
+      db,
+      serverName: config.server_name,
+      signingKey: signingKey.key,
+      logger: logger.child({ component: 'roomserver' }),
+      clock,
+    });
+    const clientApi = createClientApi({ config, db, roomserver, logger: logger.child({ component: 'client-api' }), clock });
+
     const foundation = { config, signingKey: signingKey.key };
     const http = await startHttp({
       config,
       logger,
       db,
       endpoints: {
-        client: [...discoveryEndpoints(config), ...clientListenerFederationEndpoints(foundation)],
+        client: [...clientApi.endpoints, ...clientListenerFederationEndpoints(foundation)],
         federation: federationFoundationEndpoints(foundation),
       },
+      ...(clientApi.accessTokens === undefined ? {} : { accessTokens: clientApi.accessTokens }),
+      ...(clientApi.rateLimiter === undefined ? {} : { rateLimiter: clientApi.rateLimiter }),
     });
     logger.info(
       { client_port: http.clientPort, federation_port: http.federationPort, metrics_port: http.metricsPort ?? null },
@@ -64,6 +77,8 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
 
     const close = once(async () => {
       try {
+        // Wake long-polls first so the HTTP drain does not wait out their timeouts.
+        await clientApi.close();
         await http.close();
       } finally {
         await db.close();
