@@ -122,6 +122,58 @@ export interface AccessTokensTable {
   created_ts: number;
   expires_ts: number | null;
   last_used_ts: number | null;
+  /** The refresh token this access token was issued with (migration 0003). */
+  refresh_token_id: number | null;
+  /** Whether the token has been used; its first use revokes the previous refresh token (0003). */
+  used: Generated<boolean>;
+}
+
+/** Refresh tokens, hashed (migration 0003); `next_token_id` is the token that replaced this one. */
+export interface RefreshTokensTable {
+  id: Generated<number>;
+  token_hash: string;
+  user_id: string;
+  device_id: string;
+  created_ts: number;
+  next_token_id: number | null;
+}
+
+/** Single-use m.login.token tokens, hashed (migration 0003). */
+export interface LoginTokensTable {
+  token_hash: string;
+  user_id: string;
+  created_ts: number;
+  expires_ts: number;
+}
+
+/** Tokens for m.login.registration_token (migration 0003). */
+export interface RegistrationTokensTable {
+  token: string;
+  /** null: unlimited. */
+  uses_allowed: number | null;
+  completed: Generated<number>;
+  /** null: never expires. */
+  expiry_ts: number | null;
+  created_ts: number;
+}
+
+/** User-interactive authentication sessions (migration 0003). */
+export interface UiaSessionsTable {
+  session_id: string;
+  operation: string;
+  user_id: string | null;
+  /** JSON array of completed stage types. */
+  completed: string;
+  /** JSON object of what the stages and the endpoint recorded. */
+  data: string;
+  created_ts: number;
+  expires_ts: number;
+}
+
+/** One-use nonces of the shared-secret registration admin API (migration 0003). */
+export interface RegistrationNoncesTable {
+  nonce: string;
+  created_ts: number;
 }
 
 export interface AccountDataTable {
@@ -174,6 +226,64 @@ export interface DestinationsTable {
   last_success_ts: number | null;
 }
 
+/** A local user's profile fields as one JSON object (migration 0004); no row = never set. */
+export interface ProfilesTable {
+  user_id: string;
+  fields: string;
+  updated_ts: number;
+}
+
+/** The latest receipt per (room, type, user, thread) (migration 0004). */
+export interface ReceiptsTable {
+  room_id: string;
+  /** `m.read`, `m.read.private`, ... */
+  receipt_type: string;
+  user_id: string;
+  /** `''` for unthreaded receipts; `main` or a thread root event ID otherwise. */
+  thread_id: string;
+  event_id: string;
+  ts: number;
+  stream_id: number;
+}
+
+/** Each user's last presence (migration 0004). */
+export interface PresenceTable {
+  user_id: string;
+  /** `online`, `unavailable` or `offline`. */
+  state: string;
+  status_msg: string | null;
+  last_active_ts: number;
+  currently_active: boolean;
+  stream_id: number;
+}
+
+/** Transactions received per origin and the response given (migration 0007). */
+export interface FederationInboundTransactionsTable {
+  origin: string;
+  txn_id: string;
+  response_json: string;
+  received_ts: number;
+}
+
+/** Filters uploaded by POST /user/{userId}/filter, one row per user and content (migration 0005). */
+export interface FiltersTable {
+  user_id: string;
+  filter_id: string;
+  /** The filter as uploaded, re-serialised canonically. */
+  json: string;
+  /** SHA-256 (base64url) of `json`: the same filter uploaded again gets the same ID. */
+  json_hash: string;
+  created_ts: number;
+}
+
+/** Rooms a user forgot, while `membership_event_id` is still their membership (0006). */
+export interface ForgottenRoomsTable {
+  user_id: string;
+  room_id: string;
+  membership_event_id: string;
+  forgotten_ts: number;
+}
+
 export interface Database {
   events: EventsTable;
   event_edges: EventEdgesTable;
@@ -187,11 +297,22 @@ export interface Database {
   users: UsersTable;
   devices: DevicesTable;
   access_tokens: AccessTokensTable;
+  refresh_tokens: RefreshTokensTable;
+  login_tokens: LoginTokensTable;
+  registration_tokens: RegistrationTokensTable;
+  uia_sessions: UiaSessionsTable;
+  registration_nonces: RegistrationNoncesTable;
   account_data: AccountDataTable;
   room_aliases: RoomAliasesTable;
   server_keys: ServerKeysTable;
   federation_outbox: FederationOutboxTable;
   destinations: DestinationsTable;
+  filters: FiltersTable;
+  federation_inbound_transactions: FederationInboundTransactionsTable;
+  profiles: ProfilesTable;
+  receipts: ReceiptsTable;
+  presence: PresenceTable;
+  forgotten_rooms: ForgottenRoomsTable;
 }
 
 /**
@@ -201,6 +322,8 @@ export interface Database {
 export const STREAM_SEQUENCES = {
   events: 'events_stream_seq',
   account_data: 'account_data_stream_seq',
+  receipts: 'receipts_stream_seq',
+  presence: 'presence_stream_seq',
 } as const;
 
 export type StreamName = keyof typeof STREAM_SEQUENCES;

@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { createClientApi } from './client-api/index.ts';
 import type { StoaConfig } from './config/types.ts';
 import { loadOrCreateSigningKey } from './crypto/signing-key.ts';
+import { createFederation, createFederationTransport, type Federation } from './federation/index.ts';
 import { clientListenerFederationEndpoints, federationFoundationEndpoints } from './federation/server/foundation.ts';
 import { startHttp } from './http/server.ts';
 import type { Logger } from './logger.ts';
@@ -49,25 +50,38 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
     }
 
     const clock = Date.now;
+    // The network side of federation exists before the roomserver, which is given its ports.
+    const federationTransport = config.federation.enabled
+      ? await createFederationTransport({ config, db, signingKey: signingKey.key, logger, clock })
+      : undefined;
     const roomserver = new Roomserver({
       db,
       serverName: config.server_name,
       signingKey: signingKey.key,
       logger: logger.child({ component: 'roomserver' }),
       clock,
+      ...(federationTransport === undefined
+        ? {}
+        : { remoteKeys: federationTransport.remoteKeys, federation: federationTransport.fetcher }),
     });
     const clientApi = createClientApi({ config, db, roomserver, logger: logger.child({ component: 'client-api' }), clock });
+    const federation: Federation | undefined =
+      federationTransport === undefined
+        ? undefined
+        : createFederation({ config, db, roomserver, signingKey: signingKey.key, logger, clock, transport: federationTransport });
 
+    // Without federation the key and delegation endpoints are still served: tools ask them.
     const foundation = { config, signingKey: signingKey.key };
     const http = await startHttp({
       config,
       logger,
       db,
       endpoints: {
-        client: [...clientApi.endpoints, ...clientListenerFederationEndpoints(foundation)],
-        federation: federationFoundationEndpoints(foundation),
+        client: [...clientApi.endpoints, ...(federation?.clientListenerEndpoints ?? clientListenerFederationEndpoints(foundation))],
+        federation: federation?.federationEndpoints ?? federationFoundationEndpoints(foundation),
       },
       ...(clientApi.accessTokens === undefined ? {} : { accessTokens: clientApi.accessTokens }),
+      ...(federation === undefined ? {} : { federationAuth: federation.federationAuth }),
       ...(clientApi.rateLimiter === undefined ? {} : { rateLimiter: clientApi.rateLimiter }),
     });
     logger.info(
@@ -80,6 +94,7 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
         // Wake long-polls first so the HTTP drain does not wait out their timeouts.
         await clientApi.close();
         await http.close();
+        await federation?.close();
       } finally {
         await db.close();
       }

@@ -5,8 +5,18 @@
 import type { Migration } from 'kysely/migration';
 import { migration0001Initial } from './0001_initial.ts';
 import { migration0002Roomserver } from './0002_roomserver.ts';
+import { migration0003Accounts } from './0003_accounts.ts';
+import { migration0004ClientState } from './0004_client_state.ts';
+import { migration0005Sync } from './0005_sync.ts';
+import { migration0006Rooms } from './0006_rooms.ts';
+import { migration0007Federation } from './0007_federation.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': migration0001Initial,
   '0002_roomserver': migration0002Roomserver,
+  '0003_accounts': migration0003Accounts,
+  '0004_client_state': migration0004ClientState,
+  '0005_sync': migration0005Sync,
+  '0006_rooms': migration0006Rooms,
+  '0007_federation': migration0007Federation,
 });

@@ -10,6 +10,23 @@ import type { Logger } from '../logger.ts';
 import type { Roomserver } from '../roomserver/index.ts';
 import type { StoaDatabase } from '../storage/index.ts';
 import { discoveryEndpoints } from './endpoints/discovery/index.ts';
+import { createAuthentication } from './auth/index.ts';
+import { roomsReadEndpoints } from './endpoints/rooms-read/index.ts';
+import { accountDataEndpoints } from './endpoints/account-data/index.ts';
+import { capabilitiesEndpoints } from './endpoints/capabilities/index.ts';
+import { presenceEndpoints } from './endpoints/presence/index.ts';
+import { profileEndpoints } from './endpoints/profile/index.ts';
+import { receiptEndpoints } from './endpoints/receipts/index.ts';
+import { tagEndpoints } from './endpoints/tags/index.ts';
+import { typingEndpoints } from './endpoints/typing/index.ts';
+import { createEphemeralServices } from './ephemeral/index.ts';
+import { filterEndpoints } from './endpoints/filters/index.ts';
+import { syncEndpoints } from './endpoints/sync/index.ts';
+import { SyncService } from './sync/sync-service.ts';
+import { FiltersRepository } from '../storage/index.ts';
+import { RoomsRepository } from '../storage/index.ts';
+import { AliasDirectory, aliasEndpoints } from './endpoints/aliases/index.ts';
+import { roomsWriteEndpoints } from './endpoints/rooms-write/index.ts';
 
 export interface ClientApiDeps {
   readonly config: StoaConfig;
@@ -35,6 +52,67 @@ export function createClientApi(deps: ClientApiDeps): ClientApi {
   let rateLimiter: RateLimiter | undefined;
 
   // --- areas register below (one block each) ---
+
+  // Accounts, login, tokens, devices, user-interactive auth and rate limits.
+  // `authentication.uia` and `.service` are for other areas (UIA-protected endpoints,
+  // device-change listeners).
+  const authentication = createAuthentication(deps);
+  accessTokens = authentication.verifier;
+  rateLimiter = authentication.rateLimiter;
+  endpoints.push(...authentication.endpoints);
+
+  // Profiles, typing, receipts, read markers, account data, tags, presence, capabilities.
+  // `ephemeral` is shared: /sync reads its streams, room creation and joins read profiles.
+  const ephemeral = createEphemeralServices({
+    db: deps.db,
+    roomserver: deps.roomserver,
+    serverName: deps.config.server_name,
+    logger: deps.logger,
+    clock: deps.clock,
+  });
+  closers.push(() => ephemeral.close());
+  endpoints.push(
+    ...profileEndpoints(ephemeral.profile),
+    ...typingEndpoints(ephemeral.typing, deps.roomserver),
+    ...receiptEndpoints(ephemeral.receipts, ephemeral.readMarkers),
+    ...accountDataEndpoints(ephemeral.accountData),
+    ...tagEndpoints(ephemeral.accountData),
+    ...presenceEndpoints(ephemeral.presence),
+    ...capabilitiesEndpoints(),
+  );
+
+  // /sync and filters: one stream per source, long-polls woken by the roomserver's output.
+  const filters = new FiltersRepository(deps.db);
+  const sync = new SyncService({
+    roomserver: deps.roomserver,
+    db: deps.db,
+    clock: deps.clock,
+    sources: { typing: ephemeral.typing, receipts: ephemeral.receipts, accountData: ephemeral.accountData, presence: ephemeral.presence },
+  });
+  closers.push(async () => sync.close());
+  endpoints.push(...syncEndpoints(sync, filters), ...filterEndpoints(filters, deps.clock));
+
+  // Room reads (/messages, /context, /event, /state, /members, /joined_members,
+  // /joined_rooms) with history visibility enforced.
+  endpoints.push(...roomsReadEndpoints({ roomserver: deps.roomserver, clock: deps.clock }));
+
+  // Room writes (createRoom, membership, state, send, redact) and room aliases. Rooms and
+  // aliases of other servers go through `remote`/`aliases.remote` once federation provides them.
+  const roomAliases = new AliasDirectory({ db: deps.db, roomserver: deps.roomserver, serverName: deps.config.server_name, clock: deps.clock });
+  const publishedRooms = new RoomsRepository(deps.db.kysely);
+  endpoints.push(
+    ...roomsWriteEndpoints({
+      db: deps.db,
+      roomserver: deps.roomserver,
+      serverName: deps.config.server_name,
+      logger: deps.logger,
+      clock: deps.clock,
+      aliases: roomAliases,
+      profiles: ephemeral.profile,
+      publisher: { setVisibility: (roomId, visibility) => publishedRooms.setPublic(roomId, visibility === 'public') },
+    }),
+    ...aliasEndpoints(roomAliases, deps.roomserver),
+  );
 
   return {
     endpoints,

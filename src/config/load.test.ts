@@ -37,7 +37,10 @@ describe('config validation: accepted documents', () => {
     assert.equal(config.signing_key_path, '/etc/stoa/signing.key');
     assert.deepEqual(config.old_signing_keys, []);
     assert.equal(config.key_valid_for_ms, 86_400_000);
-    assert.deepEqual(config.registration, { enabled: false, shared_secret: undefined, require_token: false });
+    assert.deepEqual(config.registration, { enabled: false, shared_secret: undefined, require_token: false, allow_guests: false });
+    assert.deepEqual(config.auth, { refreshable_access_token_lifetime_ms: 300_000, login_token_lifetime_ms: 120_000 });
+    assert.equal(config.rate_limits.enabled, true);
+    assert.deepEqual(config.rate_limits.login, { per_second: 0.5, burst: 10 });
     assert.deepEqual(config.federation, {
       enabled: true,
       allow: ['*'],
@@ -153,6 +156,7 @@ describe('config validation: one line naming the key and the problem', () => {
     ['bad trusted key server name', withServer({ federation: { trusted_key_servers: [{ server_name: 'no such' }] } }), 'federation.trusted_key_servers[0].server_name: "no such" is not a valid server name'],
     ['bad pinned key ID', withServer({ federation: { trusted_key_servers: [{ server_name: 'n.org', verify_keys: { rsa: 'x' } }] } }), 'federation.trusted_key_servers[0].verify_keys.rsa: is not a key ID'],
     ['bad old key', withServer({ old_signing_keys: [{ key_id: 'ed25519:a', public_key: 'short', expired_ts: 0 }] }), 'old_signing_keys[0].public_key: must be an ed25519 public key'],
+    ['rate limit without burst', withServer({ rate_limits: { login: { per_second: 1 } } }), 'rate_limits.login.burst: is required'],
     ['short shared secret', withServer({ registration: { shared_secret: 'secret' } }), 'registration.shared_secret: must NOT have fewer than 16 characters'],
     ['well_known_server not host:port', withServer({ well_known_server: 'https://m.example.org' }), 'well_known_server: "https://m.example.org" is not a valid host[:port]'],
     ['key validity above the 7-day cap', withServer({ key_valid_for_ms: 8 * 86_400_000 }), 'key_valid_for_ms: must be <= 604800000'],

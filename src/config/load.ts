@@ -103,6 +103,19 @@ function deriveConfig(doc: ValidatedConfigDocument, source: ConfigSource): StoaC
       enabled: doc.registration.enabled,
       shared_secret: doc.registration.shared_secret,
       require_token: doc.registration.require_token,
+      allow_guests: doc.registration.allow_guests,
+    },
+    auth: {
+      refreshable_access_token_lifetime_ms: doc.auth.refreshable_access_token_lifetime_ms,
+      login_token_lifetime_ms: doc.auth.login_token_lifetime_ms,
+    },
+    rate_limits: {
+      enabled: doc.rate_limits.enabled,
+      login: { ...doc.rate_limits.login },
+      failed_login: { ...doc.rate_limits.failed_login },
+      registration: { ...doc.rate_limits.registration },
+      message: { ...doc.rate_limits.message },
+      default: { ...doc.rate_limits.default },
     },
     federation: {
       enabled: doc.federation.enabled,

@@ -16,7 +16,16 @@ export interface ValidatedConfigDocument {
   signing_key_path?: string;
   old_signing_keys: Array<{ key_id: string; public_key: string; expired_ts: number }>;
   key_valid_for_ms: number;
-  registration: { enabled: boolean; shared_secret?: string; require_token: boolean };
+  registration: { enabled: boolean; shared_secret?: string; require_token: boolean; allow_guests: boolean };
+  auth: { refreshable_access_token_lifetime_ms: number; login_token_lifetime_ms: number };
+  rate_limits: {
+    enabled: boolean;
+    login: { per_second: number; burst: number };
+    failed_login: { per_second: number; burst: number };
+    registration: { per_second: number; burst: number };
+    message: { per_second: number; burst: number };
+    default: { per_second: number; burst: number };
+  };
   federation: {
     enabled: boolean;
     allow: string[];

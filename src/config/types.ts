@@ -16,6 +16,12 @@ export interface FederationListenerConfig extends ListenerConfig {
   readonly tls_private_key_path: string | undefined;
 }
 
+/** A token bucket: refills at `per_second`, holds up to `burst` requests. */
+export interface RateLimitConfig {
+  readonly per_second: number;
+  readonly burst: number;
+}
+
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 export interface StoaConfig {
@@ -39,6 +45,21 @@ export interface StoaConfig {
     readonly enabled: boolean;
     readonly shared_secret: string | undefined;
     readonly require_token: boolean;
+    readonly allow_guests: boolean;
+  };
+  readonly auth: {
+    /** Lifetime of access tokens issued with a refresh token, in milliseconds. */
+    readonly refreshable_access_token_lifetime_ms: number;
+    readonly login_token_lifetime_ms: number;
+  };
+  readonly rate_limits: {
+    readonly enabled: boolean;
+    readonly login: RateLimitConfig;
+    readonly failed_login: RateLimitConfig;
+    readonly registration: RateLimitConfig;
+    readonly message: RateLimitConfig;
+    /** For every rate-limit bucket an endpoint names that has no key of its own here. */
+    readonly default: RateLimitConfig;
   };
   readonly federation: {
     readonly enabled: boolean;

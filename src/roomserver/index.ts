@@ -21,5 +21,6 @@ export {
   RoomserverError,
   UnsupportedRoomVersionError,
 } from './errors.ts';
+export { RemoteJoinError, type RemoteJoinInput } from './join-remote.ts';
 export type { MembershipChange, NewEventListener, NewRoomEvent } from './output.ts';
 export type { FederationFetcher, RemoteKeyLookup, RoomserverLogger } from './ports.ts';

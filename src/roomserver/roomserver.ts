@@ -15,6 +15,7 @@ import { roomVersionRules, type RoomVersionRules } from '../rooms/room-versions.
 import { RoomStore, type CurrentStateEntry, type Direction, type StoaDatabase, type StoredEvent } from '../storage/index.ts';
 import { InvalidEventError, RoomNotFoundError, RoomserverError, UnsupportedRoomVersionError } from './errors.ts';
 import { EventCache } from './event-cache.ts';
+import { prepareRemoteJoin, seedRemoteJoin, type RemoteJoinInput } from './join-remote.ts';
 import { RoomserverOutput, type NewEventListener, type NewRoomEvent } from './output.ts';
 import { roomIdOf, runPipeline, type PipelineEnv, type PipelineOutcome } from './pipeline.ts';
 import type { FederationFetcher, RemoteKeyLookup, RoomserverLogger } from './ports.ts';
@@ -401,6 +402,19 @@ export class Roomserver {
     }
   }
 
+  /**
+   * Seeds a room this server joined over federation from the send_join response
+   * (./join-remote.ts): the state and auth chain as checked outliers, the join on top.
+   */
+  async joinRemoteRoom(input: RemoteJoinInput): Promise<SentEvent> {
+    const rules = rulesOrThrow(input.roomVersion);
+    const signatures = new SignatureChecker(this.#serverName, this.#signingKey, this.#remoteKeys);
+    const prepared = await prepareRemoteJoin(input, signatures);
+    return this.#queue.run(input.roomId, () =>
+      this.#write(input.roomId, (env) => seedRemoteJoin(env, prepared, signatures.isSignedBy(rules))),
+    );
+  }
+
   // --- the write path --------------------------------------------------------------------------
 
   /**
@@ -576,7 +590,7 @@ function receiveResultOf(outcome: PipelineOutcome): ReceiveResult {
   }
 }
 
-function toRoomEvent(stored: StoredEvent, view: 'client' | 'stored'): RoomEvent {
+export function toRoomEvent(stored: StoredEvent, view: 'client' | 'stored'): RoomEvent {
   const json = JSON.parse(stored.json) as JsonObject;
   const rules = roomVersionRules(stored.roomVersion);
   const shown = view === 'client' && stored.redactedBy !== null && rules !== undefined ? redactEvent(json, rules) : json;

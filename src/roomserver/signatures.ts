@@ -24,6 +24,9 @@ export class SignatureChecker {
     this.#serverName = serverName;
     this.#signingKey = signingKey;
     this.#remote = remote;
+    // Known without a lookup: local events (a restricted join this server authorises) are
+    // never prefetched, yet the auth rules ask whether they carry this server's signature.
+    this.#keys.set(`${serverName}\u0000${signingKey.keyId}`, signingKey.publicKey);
   }
 
   /** Looks up the keys of `servers` that `event` is signed with. */

@@ -52,6 +52,11 @@ export class RoomsRepository {
         };
   }
 
+  /** Lists the room in the published room directory, or removes it (§ "Published room directory"). */
+  async setPublic(roomId: string, isPublic: boolean): Promise<void> {
+    await this.#db.updateTable('rooms').set({ is_public: isPublic }).where('room_id', '=', roomId).execute();
+  }
+
   async roomVersion(roomId: string): Promise<string | undefined> {
     const row = await this.#db
       .selectFrom('rooms')

@@ -1,0 +1,144 @@
+// The servers under test: Stoa through the spec-test rig (its own process, PGlite folder or
+// throwaway PostgreSQL database) and the Synapse peer through ../shared/peers/synapse.sh
+// (SQLite, or PostgreSQL with a throwaway database as the peers README describes).
+
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { findFreePort, REPO_ROOT, startNodes } from '../../spec-tests/rig/nodes.ts';
+
+const run = promisify(execFile);
+
+export type Product = 'stoa' | 'synapse';
+export type Engine = 'pglite' | 'sqlite' | 'postgres';
+
+export interface BenchServer {
+  /** e.g. `stoa-pglite`, `synapse-postgres`. */
+  readonly label: string;
+  readonly product: Product;
+  readonly engine: Engine;
+  readonly clientUrl: string;
+  /** The server process whose resident memory is measured. */
+  readonly pid: number;
+  readonly registrationSharedSecret: string;
+  stop(): Promise<void>;
+}
+
+export async function startStoa(engine: 'pglite' | 'postgres', postgresUrl: string | undefined): Promise<BenchServer> {
+  if (engine === 'postgres') {
+    if (postgresUrl === undefined) throw new Error('stoa-postgres needs --postgres-url or STOA_TEST_POSTGRES_URL');
+    // The rig reads the admin URL from the environment.
+    process.env['STOA_TEST_POSTGRES_URL'] = postgresUrl;
+  }
+  const [node] = await startNodes(1, { engine });
+  if (node === undefined) throw new Error('the rig started no node');
+  return {
+    label: `stoa-${engine}`,
+    product: 'stoa',
+    engine,
+    clientUrl: node.clientUrl,
+    pid: node.pid,
+    registrationSharedSecret: node.registrationSharedSecret,
+    async stop() {
+      await node.stop();
+    },
+  };
+}
+
+const SYNAPSE_SCRIPT = resolve(REPO_ROOT, '..', 'shared', 'peers', 'synapse.sh');
+
+function synapseDataDir(): string {
+  const explicit = process.env['SYNAPSE_DATA_DIR'];
+  if (explicit !== undefined && explicit !== '') return explicit;
+  const peers = process.env['SYNAPSE_PEERS_DIR'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'stoa-peers');
+  return join(peers, 'data');
+}
+
+async function synapse(...args: string[]): Promise<string> {
+  const { stdout } = await run(SYNAPSE_SCRIPT, args, { maxBuffer: 16 * 1024 * 1024 });
+  return stdout;
+}
+
+/** Installs the Synapse peer if it is not installed yet (about a minute the first time). */
+export async function ensureSynapseInstalled(): Promise<void> {
+  await synapse('install');
+}
+
+export async function startSynapse(engine: 'sqlite' | 'postgres', postgresUrl: string | undefined): Promise<BenchServer> {
+  const name = `bench-send-sync-${engine}`;
+  // A fresh instance every run: no rooms or users left from an earlier one.
+  await synapse('reset', name);
+  let database: { drop(): Promise<void> } | undefined;
+  if (engine === 'postgres') {
+    if (postgresUrl === undefined) throw new Error('synapse-postgres needs --postgres-url or STOA_TEST_POSTGRES_URL');
+    const created = await createSynapseDatabase(postgresUrl);
+    database = created;
+    const dir = join(synapseDataDir(), name);
+    await mkdir(dir, { recursive: true });
+    const { hostname, port } = new URL(postgresUrl);
+    await writeFile(
+      join(dir, 'extra.yaml'),
+      `database: { name: psycopg2, args: { user: synapse, password: synapse, dbname: ${created.name}, host: ${hostname}, port: ${port || 5432}, cp_min: 5, cp_max: 10 } }\n`,
+    );
+  }
+  const federationPort = await findFreePort();
+  const clientPort = await findFreePort();
+  try {
+    await synapse('start', name, String(federationPort), String(clientPort));
+  } catch (error) {
+    await database?.drop();
+    throw error;
+  }
+  const info = JSON.parse(await synapse('info', name)) as { client_url: string; pid: number | null; registration_shared_secret: string };
+  if (info.pid === null) throw new Error(`synapse instance ${name} is not running after start`);
+  return {
+    label: `synapse-${engine}`,
+    product: 'synapse',
+    engine,
+    clientUrl: info.client_url,
+    pid: info.pid,
+    registrationSharedSecret: info.registration_shared_secret,
+    async stop() {
+      await synapse('reset', name);
+      await database?.drop();
+    },
+  };
+}
+
+/** A database owned by a `synapse` role, with the C collation Synapse insists on. */
+async function createSynapseDatabase(adminUrl: string): Promise<{ name: string; drop(): Promise<void> }> {
+  const name = `synapse_bench_${randomBytes(6).toString('hex')}`;
+  await withClient(adminUrl, async (client) => {
+    await client.query(`do $$ begin create role synapse login password 'synapse'; exception when duplicate_object then null; end $$`);
+    await client.query(`create database ${name} encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0 owner synapse`);
+  });
+  return {
+    name,
+    drop: () => withClient(adminUrl, (client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
+  };
+}
+
+async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Resident and peak resident memory of a process, in MB (from /proc/<pid>/status). */
+export async function memoryOf(pid: number): Promise<{ rssMb: number; peakRssMb: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (match?.[1] === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
+    return Number.parseInt(match[1], 10);
+  };
+  return { rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
+}

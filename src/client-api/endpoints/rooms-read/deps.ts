@@ -1,0 +1,9 @@
+// What the room-read endpoints share: the roomserver's client read queries and the clock.
+
+import type { ClientReadQueries } from '../../../roomserver/queries-client.ts';
+
+export interface RoomsReadDeps {
+  readonly queries: ClientReadQueries;
+  /** Milliseconds since the epoch, for `unsigned.age`. */
+  readonly clock: () => number;
+}

@@ -1,0 +1,69 @@
+// The client event format (client-server § "Room event format"; OpenAPI
+// definitions/client_event.yaml and client_event_without_room_id.yaml): the keys clients read,
+// taken from the stored federation-format JSON, with `unsigned` built by this server. The
+// PDU's own `unsigned` (set by the sending server, untrusted) is never passed through.
+
+import { getField, isJsonObject, type JsonObject } from '../../rooms/json.ts';
+import type { RoomEvent } from '../../roomserver/index.ts';
+
+/** `client`: ClientEvent (with `room_id`); `sync`: ClientEventWithoutRoomID, as /sync nests it under the room. */
+export type ClientEventFormat = 'client' | 'sync';
+
+/** What the server adds under `unsigned` besides `age`; each key only when known. */
+export interface UnsignedExtras {
+  /** Content of the state event this one replaced, when the user may see that event. */
+  readonly prevContent?: JsonObject;
+  /** ID of the state event this one replaced (shown regardless of history visibility). */
+  readonly replacesState?: string;
+  /** The redaction event, already in client format. */
+  readonly redactedBecause?: JsonObject;
+  /** Only for the device that sent the event. */
+  readonly transactionId?: string;
+  /** The requesting user's membership at the event (after it), `leave` when none. */
+  readonly membership?: string;
+}
+
+export interface ClientEventOptions {
+  readonly format: ClientEventFormat;
+  /** Milliseconds since the epoch, for `unsigned.age`. */
+  readonly now: number;
+  readonly unsigned?: UnsignedExtras;
+}
+
+export function toClientEvent(event: RoomEvent, options: ClientEventOptions): JsonObject {
+  const content = getField(event.json, 'content');
+  const out: JsonObject = {
+    event_id: event.eventId,
+    type: event.type,
+    content: isJsonObject(content) ? content : {},
+    sender: event.sender,
+    origin_server_ts: event.originServerTs,
+  };
+  if (options.format === 'client') out['room_id'] = event.roomId;
+  if (event.stateKey !== undefined) out['state_key'] = event.stateKey;
+  const redacts = redactsOf(event);
+  if (redacts !== undefined) out['redacts'] = redacts;
+
+  const unsigned: JsonObject = { age: Math.max(0, options.now - event.originServerTs) };
+  const extras = options.unsigned;
+  if (extras?.prevContent !== undefined) unsigned['prev_content'] = extras.prevContent;
+  if (extras?.replacesState !== undefined) unsigned['replaces_state'] = extras.replacesState;
+  if (extras?.redactedBecause !== undefined) unsigned['redacted_because'] = extras.redactedBecause;
+  if (extras?.transactionId !== undefined) unsigned['transaction_id'] = extras.transactionId;
+  if (extras?.membership !== undefined) unsigned['membership'] = extras.membership;
+  out['unsigned'] = unsigned;
+  return out;
+}
+
+/**
+ * `redacts` of an m.room.redaction: top-level in v1–v10, in `content` from v11. Clients of
+ * both eras read the top-level key, so it is given whichever the room version stores.
+ */
+function redactsOf(event: RoomEvent): string | undefined {
+  if (event.type !== 'm.room.redaction') return undefined;
+  const top = getField(event.json, 'redacts');
+  if (typeof top === 'string') return top;
+  const content = getField(event.json, 'content');
+  const inner = isJsonObject(content) ? getField(content, 'redacts') : undefined;
+  return typeof inner === 'string' ? inner : undefined;
+}

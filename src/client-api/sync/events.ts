@@ -1,0 +1,112 @@
+// Loading room events in batches and shaping them for /sync (client-server § "Room Event
+// Format", definitions/client_event_without_room_id.yaml): the client view applies an
+// applied redaction (with `unsigned.redacted_because`), adds `unsigned.age`, and adds
+// `unsigned.transaction_id` only for the device that sent the event (§ "Transaction
+// identifiers"). One query per batch, not one per event: a full-state initial sync of a
+// large room reads thousands of state events.
+
+import { isJsonObject, type JsonObject } from '../../rooms/json.ts';
+import { redactEvent } from '../../rooms/redaction.ts';
+import { roomVersionRules } from '../../rooms/room-versions.ts';
+import { EventsRepository, type StoaDatabase, type StoredEvent } from '../../storage/index.ts';
+import { projectEventFields, type SyncFilter } from '../filters/sync-filter.ts';
+
+export interface LoadedEvent {
+  readonly eventId: string;
+  readonly roomId: string;
+  readonly type: string;
+  readonly stateKey: string | undefined;
+  readonly sender: string;
+  readonly streamOrdering: number | null;
+  readonly originServerTs: number;
+  /** The event as stored (federation format), redacted when a redaction applies. */
+  readonly json: JsonObject;
+  readonly redactedBy: string | null;
+}
+
+export class EventLoader {
+  readonly #events: EventsRepository;
+  readonly #cache = new Map<string, LoadedEvent>();
+
+  constructor(db: StoaDatabase) {
+    this.#events = new EventsRepository(db.kysely);
+  }
+
+  /** The events among `ids` that are stored, by ID (cached for the loader's lifetime). */
+  async load(ids: Iterable<string>): Promise<Map<string, LoadedEvent>> {
+    const wanted = [...new Set(ids)];
+    const missing = wanted.filter((id) => !this.#cache.has(id));
+    for (let i = 0; i < missing.length; i += 500) {
+      for (const stored of await this.#events.byIds(missing.slice(i, i + 500))) {
+        this.#cache.set(stored.eventId, loaded(stored));
+      }
+    }
+    const out = new Map<string, LoadedEvent>();
+    for (const id of wanted) {
+      const event = this.#cache.get(id);
+      if (event !== undefined) out.set(id, event);
+    }
+    return out;
+  }
+}
+
+function loaded(stored: StoredEvent): LoadedEvent {
+  const json = JSON.parse(stored.json) as JsonObject;
+  const rules = roomVersionRules(stored.roomVersion);
+  return {
+    eventId: stored.eventId,
+    roomId: stored.roomId,
+    type: stored.type,
+    stateKey: stored.stateKey ?? undefined,
+    sender: stored.sender,
+    streamOrdering: stored.streamOrdering,
+    originServerTs: stored.originServerTs,
+    json: stored.redactedBy !== null && rules !== undefined ? redactEvent(json, rules) : json,
+    redactedBy: stored.redactedBy,
+  };
+}
+
+export interface FormatContext {
+  readonly now: number;
+  readonly filter: SyncFilter;
+  /** Transaction IDs of events the requesting device sent, by event ID. */
+  readonly transactionIds?: ReadonlyMap<string, string>;
+  /** Redaction events by ID, for `unsigned.redacted_because`. */
+  readonly redactions?: ReadonlyMap<string, LoadedEvent>;
+}
+
+/** The client format without `room_id` (sync.yaml uses client_event_without_room_id). */
+export function formatSyncEvent(event: LoadedEvent, ctx: FormatContext): JsonObject {
+  if (ctx.filter.eventFormat === 'federation') return project(event.json, ctx.filter);
+  const out: JsonObject = {
+    event_id: event.eventId,
+    type: event.type,
+    content: isJsonObject(event.json['content']) ? event.json['content'] : {},
+    sender: event.sender,
+    origin_server_ts: event.originServerTs,
+  };
+  if (event.stateKey !== undefined) out['state_key'] = event.stateKey;
+  const redacts = event.json['redacts'];
+  if (typeof redacts === 'string') out['redacts'] = redacts;
+  const unsigned: JsonObject = { age: Math.max(0, ctx.now - event.originServerTs) };
+  const txnId = ctx.transactionIds?.get(event.eventId);
+  if (txnId !== undefined) unsigned['transaction_id'] = txnId;
+  const redaction = event.redactedBy === null ? undefined : ctx.redactions?.get(event.redactedBy);
+  if (redaction !== undefined) unsigned['redacted_because'] = formatSyncEvent(redaction, { ...ctx, redactions: new Map() });
+  out['unsigned'] = unsigned;
+  return project(out, ctx.filter);
+}
+
+/** Stripped state (client-server § "Stripped state"): type, state_key, sender and content. */
+export function strippedStateEvent(event: { type: string; stateKey: string | undefined; sender: string; json: JsonObject }): JsonObject {
+  return {
+    type: event.type,
+    state_key: event.stateKey ?? '',
+    sender: event.sender,
+    content: isJsonObject(event.json['content']) ? event.json['content'] : {},
+  };
+}
+
+function project(event: JsonObject, filter: SyncFilter): JsonObject {
+  return filter.eventFields === undefined ? event : projectEventFields(event, filter.eventFields);
+}

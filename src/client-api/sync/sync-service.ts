@@ -1,0 +1,161 @@
+// GET /sync's engine (client-server § "Syncing"): computes the response between the
+// client's token and "now", and, when there is nothing new, long-polls on the Notifier
+// until something concerns the user, the timeout passes or the server shuts down.
+//
+// "Now" is one position per stream taken before reading anything: the roomserver's safe
+// stream position (nothing in flight below it) and each source's current position. The
+// response covers exactly (since, now] and `next_batch` is now, so nothing is skipped or
+// sent twice across consecutive syncs.
+
+import type { JsonObject } from '../../rooms/json.ts';
+import type { Roomserver } from '../../roomserver/index.ts';
+import { SyncRepository, type StoaDatabase } from '../../storage/index.ts';
+import { eventFilterAllows, type SyncFilter } from '../filters/sync-filter.ts';
+import { Notifier } from './notifier.ts';
+import { RoomSyncBuilder, type SyncWindow } from './room-sync.ts';
+import { presentSources, type SyncSources } from './sources.ts';
+import { encodeSyncToken, streamPosition, type SyncPosition } from './sync-token.ts';
+
+/** Longest long-poll a client may ask for; longer `timeout`s are cut to this. */
+export const MAX_SYNC_TIMEOUT_MS = 5 * 60_000;
+
+export type SetPresence = 'online' | 'unavailable' | 'offline';
+
+export interface SyncRequest {
+  readonly userId: string;
+  readonly deviceId: string | undefined;
+  readonly since: SyncPosition | undefined;
+  readonly filter: SyncFilter;
+  readonly fullState: boolean;
+  readonly timeoutMs: number;
+  readonly setPresence: SetPresence;
+  /** Aborted when the client goes away, ending the long-poll. */
+  readonly signal?: AbortSignal;
+}
+
+export interface SyncServiceOptions {
+  readonly roomserver: Roomserver;
+  readonly db: StoaDatabase;
+  readonly sources?: SyncSources;
+  readonly clock: () => number;
+}
+
+export class SyncService {
+  readonly notifier: Notifier;
+  readonly #roomserver: Roomserver;
+  readonly #db: StoaDatabase;
+  readonly #repo: SyncRepository;
+  readonly #sources: SyncSources;
+  readonly #clock: () => number;
+
+  constructor(options: SyncServiceOptions) {
+    this.#roomserver = options.roomserver;
+    this.#db = options.db;
+    this.#repo = new SyncRepository(options.db);
+    this.#sources = options.sources ?? {};
+    this.#clock = options.clock;
+    this.notifier = new Notifier(options.roomserver, presentSources(this.#sources));
+  }
+
+  /** The position of every stream now (what an empty sync would return as `next_batch`). */
+  async currentPosition(): Promise<SyncPosition> {
+    const streams: Record<string, number> = {};
+    for (const source of presentSources(this.#sources)) streams[source.streamKey] = source.currentPosition();
+    return { events: await this.#roomserver.latestStreamPosition(), streams };
+  }
+
+  async sync(request: SyncRequest): Promise<JsonObject> {
+    if (request.setPresence !== 'offline') await this.#sources.presence?.syncedPresence(request.userId, request.setPresence);
+    const deadline = Date.now() + Math.min(Math.max(request.timeoutMs, 0), MAX_SYNC_TIMEOUT_MS);
+    // "full_state … the timeout parameter will be ignored and the query will return immediately".
+    const mayWait = request.since !== undefined && !request.fullState;
+    for (;;) {
+      const to = await this.currentPosition();
+      const built = await this.#build(request, to);
+      const remaining = deadline - Date.now();
+      if (built.hasData || !mayWait || remaining <= 0 || request.since === undefined) return built.response;
+      const outcome = await this.notifier.wait({
+        userId: request.userId,
+        rooms: built.joinedRooms,
+        from: to,
+        timeoutMs: remaining,
+        ...(request.signal === undefined ? {} : { signal: request.signal }),
+      });
+      if (outcome !== 'woken') return built.response;
+    }
+  }
+
+  close(): void {
+    this.notifier.close();
+  }
+
+  async #build(request: SyncRequest, to: SyncPosition): Promise<{ response: JsonObject; hasData: boolean; joinedRooms: string[] }> {
+    const window: SyncWindow = {
+      userId: request.userId,
+      deviceId: request.deviceId,
+      since: request.since === undefined ? undefined : this.#effectiveSince(request.since, to),
+      to,
+      filter: request.filter,
+      fullState: request.fullState,
+      now: this.#clock(),
+    };
+    const rooms = new RoomSyncBuilder({ roomserver: this.#roomserver, db: this.#db, repo: this.#repo, sources: this.#sources }, window);
+    const roomsSection = await rooms.build();
+    const response: JsonObject = { next_batch: encodeSyncToken(to) };
+    let hasData = roomsSection.hasData;
+    if (roomsSection.hasData) response['rooms'] = roomsSection.rooms;
+
+    const accountData = await this.#globalAccountData(window);
+    if (accountData.length > 0) {
+      response['account_data'] = { events: accountData };
+      hasData = true;
+    }
+    const presence = await this.#presence(window);
+    if (presence.length > 0) {
+      response['presence'] = { events: presence };
+      hasData = true;
+    }
+    return { response, hasData, joinedRooms: roomsSection.joinedRooms };
+  }
+
+  /** A token position above a source's current one means the source restarted: start it over. */
+  #effectiveSince(since: SyncPosition, to: SyncPosition): SyncPosition {
+    const streams: Record<string, number> = {};
+    for (const [key, current] of Object.entries(to.streams)) {
+      const seen = streamPosition(since, key);
+      streams[key] = seen > current ? 0 : seen;
+    }
+    return { events: since.events, streams };
+  }
+
+  async #globalAccountData(window: SyncWindow): Promise<JsonObject[]> {
+    const source = this.#sources.accountData;
+    if (source === undefined) return [];
+    const from = window.fullState || window.since === undefined ? 0 : streamPosition(window.since, source.streamKey);
+    const to = streamPosition(window.to, source.streamKey);
+    if (from >= to && from !== 0) return [];
+    const changes = await source.accountDataSince(window.userId, from, to);
+    return changes.global
+      .filter((entry) => eventFilterAllows(window.filter.accountData, { type: entry.type }))
+      .slice(0, window.filter.accountData.limit ?? Infinity)
+      .map((entry) => ({ type: entry.type, content: entry.content }));
+  }
+
+  async #presence(window: SyncWindow): Promise<JsonObject[]> {
+    const source = this.#sources.presence;
+    if (source === undefined) return [];
+    const from = window.fullState || window.since === undefined ? 0 : streamPosition(window.since, source.streamKey);
+    const to = streamPosition(window.to, source.streamKey);
+    if (from >= to && from !== 0) return [];
+    const users = await this.#repo.usersSharingRooms(window.userId);
+    const events = await source.presenceSince(users, from, to);
+    return events
+      .filter((event) =>
+        eventFilterAllows(window.filter.presence, {
+          type: typeof event['type'] === 'string' ? event['type'] : 'm.presence',
+          sender: typeof event['sender'] === 'string' ? event['sender'] : undefined,
+        }),
+      )
+      .slice(0, window.filter.presence.limit ?? Infinity);
+  }
+}

@@ -1,0 +1,197 @@
+// The durable outbound federation sender (issue 5 item 6). It subscribes to the
+// roomserver's output: every event that originated here goes, as a row pointing at the
+// event, into `federation_outbox` for each server with joined members in the room (and the
+// target's server of a membership event, so an invitee or a kicked user hears of it). One
+// DestinationQueue per destination drains those rows. A restart resumes from the table.
+
+import { serverNameOf } from '../../rooms/identifiers.ts';
+import type { JsonObject } from '../../rooms/json.ts';
+import type { NewEventListener, NewRoomEvent } from '../../roomserver/index.ts';
+import type { StoaDatabase } from '../../storage/database.ts';
+import { FederationOutboxRepository } from '../../storage/federation-outbox-repository.ts';
+import { DEFAULT_BACKOFF } from './backoff.ts';
+import { DestinationQueue, type QueueLimits, type SenderLogger } from './destination-queue.ts';
+import { realTimers, type SenderTimers } from './timers.ts';
+import type { TransactionTransport } from './transport.ts';
+
+/** What the sender reads from the roomserver. */
+export interface SenderRoomSource {
+  onNewEvent(listener: NewEventListener): () => void;
+  members(roomId: string, membership: string): Promise<string[]>;
+}
+
+export interface FederationSenderOptions {
+  readonly db: StoaDatabase;
+  readonly serverName: string;
+  readonly rooms: SenderRoomSource;
+  readonly transport: TransactionTransport;
+  readonly logger: SenderLogger;
+  readonly clock?: () => number;
+  readonly timers?: SenderTimers;
+  readonly limits?: Partial<QueueLimits>;
+}
+
+export const DEFAULT_LIMITS: QueueLimits = {
+  maxPdus: 50,
+  maxEdus: 100,
+  backoff: DEFAULT_BACKOFF,
+  catchUpThreshold: 50,
+  catchUpKeepPerRoom: 1,
+};
+
+/** An EDU as sent in a transaction (server-server § "EDUs"). */
+export interface OutgoingEdu {
+  readonly edu_type: string;
+  readonly content: JsonObject;
+}
+
+/** The health view of one destination. */
+export interface DestinationHealth {
+  readonly destination: string;
+  readonly queued: number;
+  readonly failureCount: number;
+  readonly lastSuccessTs: number | null;
+  readonly lastFailureTs: number | null;
+  /** Until when no transaction is attempted (ms); null when not backing off. */
+  readonly backoffUntilTs: number | null;
+  readonly inFlight: boolean;
+}
+
+export class FederationSender {
+  readonly #options: FederationSenderOptions;
+  readonly #outbox: FederationOutboxRepository;
+  readonly #clock: () => number;
+  readonly #limits: QueueLimits;
+  readonly #timers: SenderTimers;
+  readonly #queues = new Map<string, DestinationQueue>();
+  /** Events are queued in the order the roomserver announced them. */
+  #intake: Promise<void> = Promise.resolve();
+  #unsubscribe: (() => void) | undefined;
+  #stopped = false;
+
+  constructor(options: FederationSenderOptions) {
+    this.#options = options;
+    this.#outbox = new FederationOutboxRepository(options.db);
+    this.#clock = options.clock ?? Date.now;
+    this.#timers = options.timers ?? realTimers;
+    this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
+  }
+
+  /** Subscribes to new events and resumes every destination that still has queued rows. */
+  async start(): Promise<void> {
+    this.#unsubscribe ??= this.#options.rooms.onNewEvent((event) => this.#onNewEvent(event));
+    for (const destination of await this.#outbox.pendingDestinations()) this.#wake(destination);
+  }
+
+  /** Stops taking events and waits for the transactions in flight. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    await this.#intake;
+    await Promise.all([...this.#queues.values()].map((q) => q.stop()));
+  }
+
+  /**
+   * Sends `eventId` (already stored) to `destinations`, except ourselves. For events that did
+   * not originate here but that we must pass on: a join, leave or knock a remote server
+   * handed us through send_join / send_leave / send_knock.
+   */
+  async sendEvent(eventId: string, destinations: Iterable<string>): Promise<void> {
+    const targets = [...new Set(destinations)].filter((d) => d !== this.#options.serverName);
+    if (targets.length === 0) return;
+    await this.#outbox.enqueuePdu(targets, eventId, this.#clock());
+    for (const destination of targets) this.#wake(destination);
+  }
+
+  /** Queues an EDU (typing, receipts, to-device, device lists) for one destination. */
+  async enqueueEdu(destination: string, edu: OutgoingEdu): Promise<void> {
+    if (destination === this.#options.serverName) return;
+    await this.#outbox.enqueueEdu(destination, JSON.stringify({ edu_type: edu.edu_type, content: edu.content }), this.#clock());
+    this.#wake(destination);
+  }
+
+  /** The servers with joined members in `roomId`, us excluded. */
+  async joinedServers(roomId: string): Promise<string[]> {
+    const servers = new Set<string>();
+    for (const userId of await this.#options.rooms.members(roomId, 'join')) {
+      const server = serverNameOf(userId);
+      if (server !== undefined && server !== this.#options.serverName) servers.add(server);
+    }
+    return [...servers].sort();
+  }
+
+  /** Per destination: queued rows, failures, last success, backoff, whether a transaction is in flight. */
+  async health(): Promise<DestinationHealth[]> {
+    const counts = await this.#outbox.queuedCounts();
+    const rows = await this.#outbox.destinations();
+    const names = new Set([...counts.keys(), ...rows.map((r) => r.destination)]);
+    const byName = new Map(rows.map((r) => [r.destination, r]));
+    return [...names].sort().map((destination) => {
+      const row = byName.get(destination);
+      const backoffUntil = row?.retryLastTs == null ? null : row.retryLastTs + row.retryIntervalMs;
+      return {
+        destination,
+        queued: counts.get(destination) ?? 0,
+        failureCount: row?.failureCount ?? 0,
+        lastSuccessTs: row?.lastSuccessTs ?? null,
+        lastFailureTs: row?.retryLastTs ?? null,
+        backoffUntilTs: backoffUntil !== null && backoffUntil > this.#clock() ? backoffUntil : null,
+        inFlight: this.#queues.get(destination)?.inFlight ?? false,
+      };
+    });
+  }
+
+  /** Ends a destination's backoff now (a request from it just arrived, or an operator asked). */
+  retryNow(destination: string): void {
+    this.#queues.get(destination)?.retryNow();
+  }
+
+  /** For tests and shutdown: resolves once every announced event is queued and no worker is draining. */
+  async idle(): Promise<void> {
+    await this.#intake;
+    for (const queue of this.#queues.values()) await queue.idle();
+  }
+
+  #onNewEvent(event: NewRoomEvent): void {
+    if (this.#stopped || event.origin !== this.#options.serverName) return;
+    this.#intake = this.#intake
+      .then(() => this.#enqueueLocalEvent(event))
+      .catch((err: unknown) => {
+        // The event is committed; a peer that misses it fetches it with get_missing_events
+        // when our next event names it as a prev event.
+        this.#options.logger.error({ err, eventId: event.eventId }, 'could not queue an event for federation');
+      });
+  }
+
+  async #enqueueLocalEvent(event: NewRoomEvent): Promise<void> {
+    const destinations = new Set(await this.joinedServers(event.roomId));
+    const target = event.membershipChange?.target;
+    const targetServer = target === undefined ? undefined : serverNameOf(target);
+    if (targetServer !== undefined && targetServer !== this.#options.serverName) destinations.add(targetServer);
+    await this.sendEvent(event.eventId, destinations);
+  }
+
+  /** Rows queued after stop() stay in the table for the next start. */
+  #wake(destination: string): void {
+    if (!this.#stopped) this.#queue(destination).wake();
+  }
+
+  #queue(destination: string): DestinationQueue {
+    let queue = this.#queues.get(destination);
+    if (queue === undefined) {
+      queue = new DestinationQueue({
+        destination,
+        origin: this.#options.serverName,
+        outbox: this.#outbox,
+        transport: this.#options.transport,
+        clock: this.#clock,
+        timers: this.#timers,
+        limits: this.#limits,
+        logger: this.#options.logger,
+      });
+      this.#queues.set(destination, queue);
+    }
+    return queue;
+  }
+}
