@@ -64,11 +64,20 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
         ? {}
         : { remoteKeys: federationTransport.remoteKeys, federation: federationTransport.fetcher }),
     });
-    const clientApi = createClientApi({ config, db, roomserver, logger: logger.child({ component: 'client-api' }), clock });
     const federation: Federation | undefined =
       federationTransport === undefined
         ? undefined
         : createFederation({ config, db, roomserver, signingKey: signingKey.key, logger, clock, transport: federationTransport });
+    const clientApi = createClientApi({
+      config,
+      db,
+      roomserver,
+      logger: logger.child({ component: 'client-api' }),
+      clock,
+      ...(federation === undefined
+        ? {}
+        : { remote: { membership: federation.remoteMembership, aliases: federation.remoteDirectory } }),
+    });
 
     // Without federation the key and delegation endpoints are still served: tools ask them.
     const foundation = { config, signingKey: signingKey.key };

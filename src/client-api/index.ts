@@ -26,6 +26,8 @@ import { SyncService } from './sync/sync-service.ts';
 import { FiltersRepository } from '../storage/index.ts';
 import { RoomsRepository } from '../storage/index.ts';
 import { AliasDirectory, aliasEndpoints } from './endpoints/aliases/index.ts';
+import type { RemoteAliasResolver } from './endpoints/aliases/alias-directory.ts';
+import type { RemoteRoomMembership } from './endpoints/rooms-write/remote.ts';
 import { roomsWriteEndpoints } from './endpoints/rooms-write/index.ts';
 
 export interface ClientApiDeps {
@@ -35,6 +37,8 @@ export interface ClientApiDeps {
   readonly logger: Logger;
   /** Milliseconds since the epoch; injected so tests can move time. */
   readonly clock: () => number;
+  /** Federation's side of joins, invites, knocks and alias lookups; unset when federation is off. */
+  readonly remote?: { readonly membership: RemoteRoomMembership; readonly aliases: RemoteAliasResolver };
 }
 
 export interface ClientApi {
@@ -98,7 +102,13 @@ export function createClientApi(deps: ClientApiDeps): ClientApi {
 
   // Room writes (createRoom, membership, state, send, redact) and room aliases. Rooms and
   // aliases of other servers go through `remote`/`aliases.remote` once federation provides them.
-  const roomAliases = new AliasDirectory({ db: deps.db, roomserver: deps.roomserver, serverName: deps.config.server_name, clock: deps.clock });
+  const roomAliases = new AliasDirectory({
+    db: deps.db,
+    roomserver: deps.roomserver,
+    serverName: deps.config.server_name,
+    clock: deps.clock,
+    ...(deps.remote === undefined ? {} : { remote: deps.remote.aliases }),
+  });
   const publishedRooms = new RoomsRepository(deps.db.kysely);
   endpoints.push(
     ...roomsWriteEndpoints({
@@ -109,6 +119,7 @@ export function createClientApi(deps: ClientApiDeps): ClientApi {
       clock: deps.clock,
       aliases: roomAliases,
       profiles: ephemeral.profile,
+      ...(deps.remote === undefined ? {} : { remote: deps.remote.membership }),
       publisher: { setVisibility: (roomId, visibility) => publishedRooms.setPublic(roomId, visibility === 'public') },
     }),
     ...aliasEndpoints(roomAliases, deps.roomserver),

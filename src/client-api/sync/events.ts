@@ -10,6 +10,7 @@ import { redactEvent } from '../../rooms/redaction.ts';
 import { roomVersionRules } from '../../rooms/room-versions.ts';
 import { EventsRepository, type StoaDatabase, type StoredEvent } from '../../storage/index.ts';
 import { projectEventFields, type SyncFilter } from '../filters/sync-filter.ts';
+import { clientTransactionId } from '../formatting/transaction-id.ts';
 
 export interface LoadedEvent {
   readonly eventId: string;
@@ -90,7 +91,7 @@ export function formatSyncEvent(event: LoadedEvent, ctx: FormatContext): JsonObj
   if (typeof redacts === 'string') out['redacts'] = redacts;
   const unsigned: JsonObject = { age: Math.max(0, ctx.now - event.originServerTs) };
   const txnId = ctx.transactionIds?.get(event.eventId);
-  if (txnId !== undefined) unsigned['transaction_id'] = txnId;
+  if (txnId !== undefined) unsigned['transaction_id'] = clientTransactionId(txnId);
   const redaction = event.redactedBy === null ? undefined : ctx.redactions?.get(event.redactedBy);
   if (redaction !== undefined) unsigned['redacted_because'] = formatSyncEvent(redaction, { ...ctx, redactions: new Map() });
   out['unsigned'] = unsigned;

@@ -1,6 +1,7 @@
 // PUT /_matrix/client/v3/rooms/{roomId}/redact/{eventId}/{txnId} (redaction.yaml
 // `redactEvent`; § "Redactions"). The body (`reason` and any other keys) becomes the
-// redaction's content; the transaction ID makes retries return the first redaction.
+// redaction's content; the transaction ID makes retries return the first redaction (scoped to
+// this endpoint by a prefix, see ./send-event.ts).
 
 import { defineEndpoint, jsonBody, type Endpoint } from '../../../http/define-endpoint.ts';
 import { invalidParam } from '../../../http/matrix-error.ts';
@@ -9,13 +10,13 @@ import type { Roomserver } from '../../../roomserver/index.ts';
 import { withRoomErrors } from '../../rooms/errors.ts';
 import { checkMayRedact } from './redaction-permission.ts';
 
-export const REDACT_TXN_PREFIX = 'redact:';
-
 interface RedactBody extends JsonObject {
   reason?: string;
 }
 
 const REDACT_BODY = jsonBody<RedactBody>({ type: 'object', properties: { reason: { type: 'string' } } });
+
+export const REDACT_TXN_PREFIX = 'redact:';
 
 export function redactEventEndpoint(roomserver: Roomserver): Endpoint {
   return defineEndpoint({

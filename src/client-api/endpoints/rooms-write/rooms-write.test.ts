@@ -345,8 +345,9 @@ describeEngines('rooms-write endpoints', (getDb) => {
     assert.notEqual(otherDevice.body['event_id'], first.body['event_id']);
     const event = await rs.event(first.body['event_id'] as string);
     assert.deepEqual(event?.json['content'], { msgtype: 'm.text', body: 'hello' });
-    // The same txnId on /redact is another endpoint's transaction.
+    // The same txnId on /redact is another endpoint's transaction (§ "Transaction identifiers").
     const redaction = await call('alice', 'PUT', `/rooms/${enc(roomId)}/redact/${enc(first.body['event_id'] as string)}/txn1`, {});
+    assert.equal(redaction.status, 200);
     assert.notEqual(redaction.body['event_id'], first.body['event_id']);
   });
 

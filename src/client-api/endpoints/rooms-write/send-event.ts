@@ -4,7 +4,8 @@
 // The body is the event content. A retry with the same transaction ID from the same device
 // returns the first event's ID: the roomserver records (room, user, device, txnId) with the
 // event in one transaction. Transaction IDs are scoped to one endpoint, so the ID is stored
-// with this endpoint's prefix and cannot collide with a /redact transaction.
+// with this endpoint's prefix and cannot collide with a /redact transaction; whoever echoes
+// it back as `unsigned.transaction_id` strips the prefix (formatting/transaction-id.ts).
 //
 // `m.room.redaction` may be sent here in every room version (v1.18): `content.redacts` names
 // the event, and for rooms before v11 the roomserver moves it to the top level.
