@@ -34,7 +34,10 @@ export async function startStoa(engine: 'pglite' | 'postgres', postgresUrl: stri
     // The rig reads the admin URL from the environment.
     process.env['STOA_TEST_POSTGRES_URL'] = postgresUrl;
   }
-  const [node] = await startNodes(1, { engine });
+  // Rate limits off, as the Synapse peer runs them (its config sets every rc_* out of
+  // reach): the benchmark measures throughput, not the limiter. Everything else is the
+  // rig's ordinary config, including per-request logging at info level as Synapse does.
+  const [node] = await startNodes(1, { engine, configOverrides: { rate_limits: { enabled: false } } });
   if (node === undefined) throw new Error('the rig started no node');
   return {
     label: `stoa-${engine}`,

@@ -57,6 +57,9 @@ test('room event format § state_key (also empty), unsigned extras, redacts at t
   assert.equal(toClientEvent(v11Redaction, { format: 'client', now: 1000 })['redacts'], '$target');
   const v10Redaction = roomEvent({ type: 'm.room.redaction', roomVersion: '10', json: { redacts: '$t10', content: {} } });
   assert.equal(toClientEvent(v10Redaction, { format: 'client', now: 1000 })['redacts'], '$t10');
+  // rooms/v11.md "Moving the redacts property": served in both places, whatever is stored.
+  assert.deepEqual(toClientEvent(v10Redaction, { format: 'client', now: 1000 })['content'], { redacts: '$t10' });
+  assert.deepEqual(toClientEvent(v11Redaction, { format: 'client', now: 1000 })['content'], { redacts: '$target' });
   // A non-object content (a broken remote event) still yields an object.
   assert.deepEqual(toClientEvent(roomEvent({ json: { content: 'nope' } }), { format: 'client', now: 1000 })['content'], {});
 });

@@ -31,17 +31,16 @@ export interface ClientEventOptions {
 }
 
 export function toClientEvent(event: RoomEvent, options: ClientEventOptions): JsonObject {
-  const content = getField(event.json, 'content');
   const out: JsonObject = {
     event_id: event.eventId,
     type: event.type,
-    content: isJsonObject(content) ? content : {},
+    content: clientContent(event.type, event.json),
     sender: event.sender,
     origin_server_ts: event.originServerTs,
   };
   if (options.format === 'client') out['room_id'] = event.roomId;
   if (event.stateKey !== undefined) out['state_key'] = event.stateKey;
-  const redacts = redactsOf(event);
+  const redacts = redactsOf(event.type, event.json);
   if (redacts !== undefined) out['redacts'] = redacts;
 
   const unsigned: JsonObject = { age: Math.max(0, options.now - event.originServerTs) };
@@ -56,14 +55,23 @@ export function toClientEvent(event: RoomEvent, options: ClientEventOptions): Js
 }
 
 /**
- * `redacts` of an m.room.redaction: top-level in v1–v10, in `content` from v11. Clients of
- * both eras read the top-level key, so it is given whichever the room version stores.
+ * `redacts` of an m.room.redaction: top-level in v1–v10, in `content` from v11. Servers
+ * serve it in both places whatever the room version stores (rooms/v11.md, "Moving the
+ * `redacts` property"), so clients of either era find it.
  */
-function redactsOf(event: RoomEvent): string | undefined {
-  if (event.type !== 'm.room.redaction') return undefined;
-  const top = getField(event.json, 'redacts');
+export function redactsOf(type: string, json: JsonObject): string | undefined {
+  if (type !== 'm.room.redaction') return undefined;
+  const top = getField(json, 'redacts');
   if (typeof top === 'string') return top;
-  const content = getField(event.json, 'content');
+  const content = getField(json, 'content');
   const inner = isJsonObject(content) ? getField(content, 'redacts') : undefined;
   return typeof inner === 'string' ? inner : undefined;
+}
+
+/** The event's content as served to clients: `redacts` added for redactions (see redactsOf). */
+export function clientContent(type: string, json: JsonObject): JsonObject {
+  const content = getField(json, 'content');
+  const base = isJsonObject(content) ? content : {};
+  const redacts = redactsOf(type, json);
+  return redacts === undefined || getField(base, 'redacts') === redacts ? base : { ...base, redacts };
 }

@@ -10,6 +10,7 @@ import { redactEvent } from '../../rooms/redaction.ts';
 import { roomVersionRules } from '../../rooms/room-versions.ts';
 import { EventsRepository, type StoaDatabase, type StoredEvent } from '../../storage/index.ts';
 import { projectEventFields, type SyncFilter } from '../filters/sync-filter.ts';
+import { clientContent, redactsOf } from '../formatting/client-event.ts';
 import { clientTransactionId } from '../formatting/transaction-id.ts';
 
 export interface LoadedEvent {
@@ -82,13 +83,13 @@ export function formatSyncEvent(event: LoadedEvent, ctx: FormatContext): JsonObj
   const out: JsonObject = {
     event_id: event.eventId,
     type: event.type,
-    content: isJsonObject(event.json['content']) ? event.json['content'] : {},
+    content: clientContent(event.type, event.json),
     sender: event.sender,
     origin_server_ts: event.originServerTs,
   };
   if (event.stateKey !== undefined) out['state_key'] = event.stateKey;
-  const redacts = event.json['redacts'];
-  if (typeof redacts === 'string') out['redacts'] = redacts;
+  const redacts = redactsOf(event.type, event.json);
+  if (redacts !== undefined) out['redacts'] = redacts;
   const unsigned: JsonObject = { age: Math.max(0, ctx.now - event.originServerTs) };
   const txnId = ctx.transactionIds?.get(event.eventId);
   if (txnId !== undefined) unsigned['transaction_id'] = clientTransactionId(txnId);
