@@ -284,8 +284,247 @@ export interface ForgottenRoomsTable {
   forgotten_ts: number;
 }
 
+/** A local device's identity keys as uploaded (migration 0008). */
+export interface E2eDeviceKeysTable {
+  user_id: string;
+  device_id: string;
+  key_json: string;
+  updated_ts: number;
+}
+
+export interface E2eOneTimeKeysTable {
+  user_id: string;
+  device_id: string;
+  algorithm: string;
+  key_id: string;
+  key_json: string;
+  uploaded_ts: number;
+}
+
+export interface E2eFallbackKeysTable {
+  user_id: string;
+  device_id: string;
+  algorithm: string;
+  key_id: string;
+  key_json: string;
+  used: boolean;
+}
+
+/** `key_type`: `master`, `self_signing` or `user_signing`. */
+export interface E2eCrossSigningKeysTable {
+  user_id: string;
+  key_type: string;
+  public_key: string;
+  key_json: string;
+  updated_ts: number;
+}
+
+export interface E2eKeySignaturesTable {
+  target_user_id: string;
+  /** A device ID, or a cross-signing key's public key. */
+  target_key_id: string;
+  signer_user_id: string;
+  signer_key_id: string;
+  signature: string;
+}
+
+export interface E2eDeviceListStreamTable {
+  stream_id: number;
+  user_id: string;
+  created_ts: number;
+}
+
+export interface E2eRemoteDeviceListsTable {
+  user_id: string;
+  /** The remote server's `stream_id` last applied. */
+  stream_id: number;
+  stale: boolean;
+  updated_ts: number;
+}
+
+export interface E2eRemoteDevicesTable {
+  user_id: string;
+  device_id: string;
+  display_name: string | null;
+  key_json: string | null;
+}
+
+export interface E2eToDeviceTable {
+  stream_id: number;
+  user_id: string;
+  device_id: string;
+  sender: string;
+  type: string;
+  content: string;
+  created_ts: number;
+}
+
+export interface E2eToDeviceTxnsTable {
+  user_id: string;
+  device_id: string;
+  txn_id: string;
+  created_ts: number;
+}
+
+export interface E2eBackupVersionsTable {
+  user_id: string;
+  version: number;
+  algorithm: string;
+  auth_data: string;
+  etag: number;
+  deleted: boolean;
+}
+
+export interface E2eBackupKeysTable {
+  user_id: string;
+  version: number;
+  room_id: string;
+  session_id: string;
+  first_message_index: number;
+  forwarded_count: number;
+  is_verified: boolean;
+  session_data: string;
+}
+
+/** One mxc:// URI, local or cached remote (migration 0009). Bytes are in the blob store under `sha256`. */
+export interface MediaTable {
+  server_name: string;
+  media_id: string;
+  /** The local uploader; null for remote media. */
+  user_id: string | null;
+  /** null only while a created URI waits for its upload. */
+  content_type: string | null;
+  filename: string | null;
+  size: number | null;
+  /** Hex SHA-256 of the plaintext; null until the bytes arrive. */
+  sha256: string | null;
+  created_ts: number;
+  /** When the bytes were stored (uploaded, or cached from the origin). */
+  stored_ts: number | null;
+  /** For URIs from POST /media/v1/create: the upload deadline. */
+  pending_expires_ts: number | null;
+  quarantined_ts: number | null;
+  quarantined_by: string | null;
+}
+
+/** A generated thumbnail of one media item at one size and method (migration 0009). */
+export interface MediaThumbnailsTable {
+  server_name: string;
+  media_id: string;
+  width: number;
+  height: number;
+  method: string;
+  animated: boolean;
+  content_type: string;
+  size: number;
+  sha256: string;
+  created_ts: number;
+}
+
+/** URL previews as answered to clients, reused until `expires_ts` (migration 0009). */
+export interface UrlPreviewsTable {
+  url: string;
+  response_json: string;
+  fetched_ts: number;
+  expires_ts: number;
+}
+
+/** A user's own push rule; `position` orders rules of one kind, lowest first (migration 0010). */
+export interface PushRulesTable {
+  user_id: string;
+  kind: string;
+  rule_id: string;
+  position: number;
+  /** JSON array, override and underride rules only. */
+  conditions: string | null;
+  /** content rules only. */
+  pattern: string | null;
+  /** JSON array. */
+  actions: string;
+  enabled: boolean;
+}
+
+/** A user's change to a server-default push rule; null columns keep the default (0010). */
+export interface PushRuleDefaultsTable {
+  user_id: string;
+  kind: string;
+  rule_id: string;
+  enabled: boolean | null;
+  /** JSON array. */
+  actions: string | null;
+}
+
+/** An HTTP pusher (POST /pushers/set) (migration 0010). */
+export interface PushersTable {
+  user_id: string;
+  app_id: string;
+  pushkey: string;
+  kind: string;
+  app_display_name: string;
+  device_display_name: string;
+  profile_tag: string | null;
+  lang: string;
+  /** JSON object, `url` included. */
+  data: string;
+  /** Milliseconds; when the pushkey was last set. */
+  pushkey_ts: number;
+}
+
+/** A notification not yet accepted by the pusher's gateway (migration 0010). */
+export interface PushOutboxTable {
+  id: Generated<number>;
+  user_id: string;
+  app_id: string;
+  pushkey: string;
+  room_id: string;
+  event_id: string;
+  /** JSON object. */
+  tweaks: string;
+  attempts: number;
+  next_attempt_ts: number;
+  created_ts: number;
+}
+
+/** An event that notified a user (GET /notifications) (migration 0010). */
+export interface UserNotificationsTable {
+  user_id: string;
+  event_id: string;
+  room_id: string;
+  stream_ordering: number;
+  /** JSON array. */
+  actions: string;
+  highlight: boolean;
+  ts: number;
+}
+
+/** One event's `m.relates_to` with a `rel_type` (migration 0010). */
+export interface EventRelationsTable {
+  event_id: string;
+  relates_to_id: string;
+  rel_type: string;
+  room_id: string;
+  sender: string;
+  type: string;
+  stream_ordering: number;
+  origin_server_ts: number;
+  annotation_key: string | null;
+}
+
+/** How far a post-commit consumer of the event stream has got (migration 0010). */
+export interface EventConsumerPositionsTable {
+  consumer: string;
+  position: number;
+}
+
 export interface Database {
   events: EventsTable;
+  push_rules: PushRulesTable;
+  push_rule_defaults: PushRuleDefaultsTable;
+  pushers: PushersTable;
+  push_outbox: PushOutboxTable;
+  user_notifications: UserNotificationsTable;
+  event_relations: EventRelationsTable;
+  event_consumer_positions: EventConsumerPositionsTable;
   event_edges: EventEdgesTable;
   event_auth: EventAuthTable;
   event_transactions: EventTransactionsTable;
@@ -313,6 +552,21 @@ export interface Database {
   receipts: ReceiptsTable;
   presence: PresenceTable;
   forgotten_rooms: ForgottenRoomsTable;
+  media: MediaTable;
+  media_thumbnails: MediaThumbnailsTable;
+  url_previews: UrlPreviewsTable;
+  e2e_device_keys: E2eDeviceKeysTable;
+  e2e_one_time_keys: E2eOneTimeKeysTable;
+  e2e_fallback_keys: E2eFallbackKeysTable;
+  e2e_cross_signing_keys: E2eCrossSigningKeysTable;
+  e2e_key_signatures: E2eKeySignaturesTable;
+  e2e_device_list_stream: E2eDeviceListStreamTable;
+  e2e_remote_device_lists: E2eRemoteDeviceListsTable;
+  e2e_remote_devices: E2eRemoteDevicesTable;
+  e2e_to_device: E2eToDeviceTable;
+  e2e_to_device_txns: E2eToDeviceTxnsTable;
+  e2e_backup_versions: E2eBackupVersionsTable;
+  e2e_backup_keys: E2eBackupKeysTable;
 }
 
 /**
@@ -324,6 +578,8 @@ export const STREAM_SEQUENCES = {
   account_data: 'account_data_stream_seq',
   receipts: 'receipts_stream_seq',
   presence: 'presence_stream_seq',
+  e2e_to_device: 'e2e_to_device_stream_seq',
+  e2e_device_lists: 'e2e_device_list_stream_seq',
 } as const;
 
 export type StreamName = keyof typeof STREAM_SEQUENCES;

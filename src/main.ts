@@ -4,12 +4,18 @@ import { mkdir } from 'node:fs/promises';
 import { createClientApi } from './client-api/index.ts';
 import type { StoaConfig } from './config/types.ts';
 import { loadOrCreateSigningKey } from './crypto/signing-key.ts';
-import { createFederation, createFederationTransport, type Federation } from './federation/index.ts';
+import { startEphemeralEdus, type EphemeralEdus } from './federation/edu/index.ts';
+import { createE2eeFederation } from './federation/edu/e2ee-wiring.ts';
+import { createFederation, createFederationTransport, type EduHandler, type Federation } from './federation/index.ts';
 import { clientListenerFederationEndpoints, federationFoundationEndpoints } from './federation/server/foundation.ts';
 import { startHttp } from './http/server.ts';
+import { systemDns } from './federation/client/dns.ts';
+import { FederationMediaFetcher } from './federation/media-fetcher.ts';
+import { createMedia } from './media/index.ts';
 import type { Logger } from './logger.ts';
 import { Roomserver } from './roomserver/index.ts';
 import { migrateToLatest, openDatabase } from './storage/index.ts';
+import { createE2eeStreams } from './storage/e2ee-streams.ts';
 
 export interface RunningServer {
   /** Stops accepting connections, drains in-flight requests, closes the database. Idempotent. */
@@ -64,10 +70,20 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
         ? {}
         : { remoteKeys: federationTransport.remoteKeys, federation: federationTransport.fetcher }),
     });
+    // Filled in below once the services behind each EDU type exist; the dispatcher looks
+    // handlers up per EDU, and no transaction arrives before the listeners start.
+    const eduHandlers = new Map<string, EduHandler>();
     const federation: Federation | undefined =
       federationTransport === undefined
         ? undefined
-        : createFederation({ config, db, roomserver, signingKey: signingKey.key, logger, clock, transport: federationTransport });
+        : createFederation({ config, db, roomserver, signingKey: signingKey.key, logger, clock, transport: federationTransport, eduHandlers });
+    // E2EE: one pair of streams for the client API's /sync and federation's EDU handlers.
+    const e2eeStreams = createE2eeStreams(db);
+    const e2eeFederation =
+      federation === undefined
+        ? undefined
+        : createE2eeFederation({ serverName: config.server_name, db, streams: e2eeStreams, client: federation.client, sender: federation.sender, logger, clock });
+    for (const [eduType, handler] of e2eeFederation?.handlers ?? []) eduHandlers.set(eduType, handler);
     const clientApi = createClientApi({
       config,
       db,
@@ -77,7 +93,35 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
       ...(federation === undefined
         ? {}
         : { remote: { membership: federation.remoteMembership, aliases: federation.remoteDirectory } }),
+      e2eeStreams,
+      ...(e2eeFederation === undefined ? {} : { e2eeFederation: e2eeFederation.port }),
     });
+    const ephemeralEdus: EphemeralEdus | undefined =
+      federation === undefined
+        ? undefined
+        : startEphemeralEdus({
+            serverName: config.server_name,
+            rooms: roomserver,
+            outbox: federation.sender,
+            typing: clientApi.ephemeral.typing,
+            receipts: clientApi.ephemeral.receipts,
+            presence: clientApi.ephemeral.presence,
+            logger,
+          });
+    for (const [eduType, handler] of ephemeralEdus?.handlers ?? []) eduHandlers.set(eduType, handler);
+
+    // Media: uploads and downloads on the client listener; remote media fetched over
+    // federation (when on), and our media served to other servers.
+    const mediaFetcher =
+      federationTransport === undefined
+        ? undefined
+        : new FederationMediaFetcher({
+            client: federationTransport.client,
+            dns: systemDns,
+            allowPrivateAddresses: config.federation.allow_private_addresses,
+            isAllowed: (serverName) => federationTransport.allowList.isAllowed(serverName),
+          });
+    const media = await createMedia({ config, db, logger, clock, ...(mediaFetcher === undefined ? {} : { remote: mediaFetcher }) });
 
     // Without federation the key and delegation endpoints are still served: tools ask them.
     const foundation = { config, signingKey: signingKey.key };
@@ -86,8 +130,15 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
       logger,
       db,
       endpoints: {
-        client: [...clientApi.endpoints, ...(federation?.clientListenerEndpoints ?? clientListenerFederationEndpoints(foundation))],
-        federation: federation?.federationEndpoints ?? federationFoundationEndpoints(foundation),
+        client: [
+          ...clientApi.endpoints,
+          ...media.clientEndpoints,
+          ...(federation?.clientListenerEndpoints ?? clientListenerFederationEndpoints(foundation)),
+        ],
+        federation:
+          federation === undefined
+            ? federationFoundationEndpoints(foundation)
+            : [...federation.federationEndpoints, ...media.federationEndpoints],
       },
       ...(clientApi.accessTokens === undefined ? {} : { accessTokens: clientApi.accessTokens }),
       ...(federation === undefined ? {} : { federationAuth: federation.federationAuth }),
@@ -103,7 +154,11 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
         // Wake long-polls first so the HTTP drain does not wait out their timeouts.
         await clientApi.close();
         await http.close();
+        await ephemeralEdus?.stop();
+        await e2eeFederation?.close();
         await federation?.close();
+        await media.close();
+        await mediaFetcher?.close();
       } finally {
         await db.close();
       }

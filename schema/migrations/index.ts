@@ -10,6 +10,9 @@ import { migration0004ClientState } from './0004_client_state.ts';
 import { migration0005Sync } from './0005_sync.ts';
 import { migration0006Rooms } from './0006_rooms.ts';
 import { migration0007Federation } from './0007_federation.ts';
+import { migration0008E2ee } from './0008_e2ee.ts';
+import { migration0009Media } from './0009_media.ts';
+import { migration0010PushRelations } from './0010_push_relations.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': migration0001Initial,
@@ -19,4 +22,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0005_sync': migration0005Sync,
   '0006_rooms': migration0006Rooms,
   '0007_federation': migration0007Federation,
+  '0008_e2ee': migration0008E2ee,
+  '0009_media': migration0009Media,
+  '0010_push_relations': migration0010PushRelations,
 });

@@ -69,6 +69,14 @@ export interface TestNode {
   readonly exited: Promise<NodeExit>;
   /** SIGTERM, wait for exit (SIGKILL after 20 s), remove the folder, drop the database. Idempotent. */
   stop(): Promise<NodeExit>;
+  /**
+   * Stops the process but keeps its folder and database (a node that went down: a
+   * partition, a crash). `restart()` brings it back. `pid`, `exited` and `logs()` follow
+   * the current process; `logs()` keeps what earlier ones wrote.
+   */
+  halt(): Promise<NodeExit>;
+  /** Starts the node again on the same config, ports and data (halting it first if it runs). */
+  restart(): Promise<void>;
 }
 
 /** Starts `n` nodes in parallel; on any failure stops those that started and throws. */
@@ -182,18 +190,14 @@ async function startNode(options: StartNodesOptions, ca: TestCertificateAuthorit
     const configPath = join(dataDir, 'homeserver.yaml');
     await writeFile(configPath, stringifyYaml(config));
 
-    const proc = spawnStoa(['start', '--config', configPath]);
-    const output = collectOutput(proc);
-    const exited = exitOf(proc);
-    let listening: ListeningLine;
-    try {
-      listening = await waitForListening(output, exited, options.startTimeoutMs ?? 60_000);
-    } catch (error) {
-      await terminate(proc, exited);
-      throw error;
-    }
+    const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    let current = await launch(configPath, startTimeoutMs);
+    const { listening } = current;
+    const earlierLogs: string[] = [];
     const federationScheme = ca === undefined ? 'http' : 'https';
     let stopped: Promise<NodeExit> | undefined;
+    let halted: Promise<NodeExit> | undefined;
+    const halt = (): Promise<NodeExit> => (halted ??= terminate(current.proc, current.exited));
     // The ports the node reports, which are the rig's unless configOverrides changed them.
     return {
       serverName: typeof config['server_name'] === 'string' ? config['server_name'] : serverName,
@@ -205,18 +209,52 @@ async function startNode(options: StartNodesOptions, ca: TestCertificateAuthorit
       config,
       registrationSharedSecret,
       caCertificate: ca?.certificate,
-      pid: proc.pid ?? -1,
-      logs: () => output.text(),
-      exited,
+      get pid() {
+        return current.proc.pid ?? -1;
+      },
+      logs: () => [...earlierLogs, current.output.text()].join(''),
+      get exited() {
+        return current.exited;
+      },
       stop: () =>
         (stopped ??= (async () => {
-          const exit = await terminate(proc, exited);
+          const exit = await terminate(current.proc, current.exited);
           await cleanup();
           return exit;
         })()),
+      halt,
+      async restart() {
+        if (stopped !== undefined) throw new Error('restart() after stop(): the node folder is gone');
+        await halt();
+        earlierLogs.push(current.output.text());
+        // Same ports: the server name carries the federation port. A port taken meanwhile
+        // surfaces as an error here rather than a silent move.
+        current = await launch(configPath, startTimeoutMs);
+        halted = undefined;
+      },
     };
   } catch (error) {
     await cleanup();
+    throw error;
+  }
+}
+
+interface Launched {
+  readonly proc: ChildProcess;
+  readonly output: CollectedOutput;
+  readonly exited: Promise<NodeExit>;
+  readonly listening: ListeningLine;
+}
+
+/** Spawns `stoa start` on `configPath` and waits for its "listening" line. */
+async function launch(configPath: string, timeoutMs: number): Promise<Launched> {
+  const proc = spawnStoa(['start', '--config', configPath]);
+  const output = collectOutput(proc);
+  const exited = exitOf(proc);
+  try {
+    return { proc, output, exited, listening: await waitForListening(output, exited, timeoutMs) };
+  } catch (error) {
+    await terminate(proc, exited);
     throw error;
   }
 }

@@ -411,3 +411,87 @@ function truncate(text: string | undefined, max = 2000): string {
   if (text === undefined) return 'undefined';
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} chars)`;
 }
+
+// ---------------------------------------------------------------------------------------
+// Request shapes (for generating requests: the fuzzer in spec-tests/fuzz/)
+
+/** One declared parameter of an operation, its schema with every `$ref` inlined. */
+export interface RequestParameter {
+  readonly name: string;
+  readonly in: 'path' | 'query' | 'header' | 'cookie';
+  readonly required: boolean;
+  readonly schema: unknown;
+}
+
+/** What a request to an operation may carry, per the spec. */
+export interface OperationRequest {
+  readonly operation: SpecOperation;
+  readonly parameters: readonly RequestParameter[];
+  /** The JSON body's schema with `$ref`s inlined (recursion cut to `{}`), or undefined. */
+  readonly bodySchema: unknown;
+  readonly bodyRequired: boolean;
+  /** The first content type the request body declares (`application/json` for most). */
+  readonly bodyContentType: string | undefined;
+}
+
+/**
+ * The parameters and request body `operation` declares. Schemas come back self-contained:
+ * every `$ref` replaced by its target, and a reference back into a schema already being
+ * inlined (the spec's recursive event schemas) replaced by `{}`, "anything".
+ */
+export function operationRequest(operation: OperationRef): OperationRequest {
+  const op = findOperation(operation);
+  const opObject = evaluatePointer(loadDocument(op.fileUrl), op.pointer, op.fileUrl);
+  const parameters: RequestParameter[] = [];
+  if (isRecord(opObject) && Array.isArray(opObject['parameters'])) {
+    opObject['parameters'].forEach((raw: unknown, i: number) => {
+      const param = deref({ fileUrl: op.fileUrl, pointer: `${op.pointer}/parameters/${i}`, value: raw });
+      if (!isRecord(param.value) || typeof param.value['name'] !== 'string') return;
+      const where = param.value['in'];
+      if (where !== 'path' && where !== 'query' && where !== 'header' && where !== 'cookie') return;
+      parameters.push({
+        name: param.value['name'],
+        in: where,
+        required: param.value['required'] === true,
+        schema: inlineRefs(param.value['schema'] ?? {}, param.fileUrl, []),
+      });
+    });
+  }
+  let bodySchema: unknown;
+  let bodyRequired = false;
+  let bodyContentType: string | undefined;
+  if (isRecord(opObject) && opObject['requestBody'] !== undefined) {
+    const body = deref({ fileUrl: op.fileUrl, pointer: `${op.pointer}/requestBody`, value: opObject['requestBody'] });
+    if (isRecord(body.value)) {
+      bodyRequired = body.value['required'] === true;
+      const content = body.value['content'];
+      if (isRecord(content)) {
+        bodyContentType = Object.keys(content)[0];
+        const media = content['application/json'];
+        if (isRecord(media) && media['schema'] !== undefined) bodySchema = inlineRefs(media['schema'], body.fileUrl, []);
+      }
+    }
+  }
+  return { operation: op, parameters, bodySchema, bodyRequired, bodyContentType };
+}
+
+function inlineRefs(node: unknown, fileUrl: string, stack: readonly string[]): unknown {
+  if (Array.isArray(node)) return node.map((item) => inlineRefs(item, fileUrl, stack));
+  if (!isRecord(node)) return node;
+  if (typeof node['$ref'] === 'string') {
+    const target = resolveRefTarget(node['$ref'], fileUrl);
+    const key = `${target.fileUrl}#${target.pointer}`;
+    if (stack.includes(key) || stack.length > 24) return {};
+    const value = evaluatePointer(loadDocument(target.fileUrl), target.pointer, target.fileUrl);
+    const { $ref: _ref, ...siblings } = node;
+    const resolved = inlineRefs(value, target.fileUrl, [...stack, key]);
+    return Object.keys(siblings).length === 0 || !isRecord(resolved) ? resolved : { ...resolved, ...inlineRefs(siblings, fileUrl, stack) as Record<string, unknown> };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    // Examples are illustrations, not schemas; leave them out.
+    if (key === 'example' || key === 'examples') continue;
+    out[key] = inlineRefs(value, fileUrl, stack);
+  }
+  return out;
+}

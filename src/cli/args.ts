@@ -1,15 +1,21 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from './io.ts';
 
-export type CommandName = 'start' | 'migrate' | 'generate-keys' | 'help';
+export type CommandName = 'start' | 'migrate' | 'generate-keys' | 'help' | SelfParsingCommand;
+
+/** Commands with options of their own, parsed by the command (`args`: everything after its name). */
+export type SelfParsingCommand = 'export-room' | 'verify-export';
+const SELF_PARSING: readonly string[] = ['export-room', 'verify-export'] satisfies SelfParsingCommand[];
 
 export interface ParsedCommand {
   readonly command: CommandName;
   readonly config: string | undefined;
   readonly output: string | undefined;
+  /** For a SelfParsingCommand: the arguments after the command name. */
+  readonly args?: readonly string[];
 }
 
-const COMMANDS: Readonly<Record<CommandName, readonly ('config' | 'output')[]>> = {
+const COMMANDS: Readonly<Record<Exclude<CommandName, SelfParsingCommand>, readonly ('config' | 'output')[]>> = {
   start: ['config'],
   migrate: ['config'],
   'generate-keys': ['config', 'output'],
@@ -18,6 +24,10 @@ const COMMANDS: Readonly<Record<CommandName, readonly ('config' | 'output')[]>> 
 
 /** Parses `argv` (without node and the script). Throws UsageError for anything unexpected. */
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
+  const [first, ...rest] = argv;
+  if (first !== undefined && SELF_PARSING.includes(first)) {
+    return { command: first as SelfParsingCommand, config: undefined, output: undefined, args: rest };
+  }
   const { values, positionals } = parseOptions(argv);
   if (values.help === true) return { command: 'help', config: undefined, output: undefined };
 
@@ -39,7 +49,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   return { command: name, config: values.config, output: values.output };
 }
 
-function isCommand(name: string): name is CommandName {
+function isCommand(name: string): name is Exclude<CommandName, SelfParsingCommand> {
   return Object.hasOwn(COMMANDS, name);
 }
 

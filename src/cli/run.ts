@@ -37,8 +37,18 @@ export async function runCli(
         return await (await import('./commands/migrate.ts')).migrateCommand(command, environment, io);
       case 'generate-keys':
         return await (await import('./commands/generate-keys.ts')).generateKeysCommand(command, environment, io);
+      case 'export-room':
+        return await (await import('./commands/export-room.ts')).exportRoomCommand(command, environment, io);
+      case 'verify-export':
+        return await (await import('./commands/verify-export.ts')).verifyExportCommand(command, environment, io);
     }
   } catch (error) {
+    // Commands that parse their own options (export-room, verify-export) report them here.
+    if (error instanceof UsageError) {
+      io.err(`stoa: ${error.message}`);
+      io.err(USAGE);
+      return EXIT_USAGE;
+    }
     // A config problem is the operator's to fix: one line, naming the key.
     if (error instanceof ConfigError) {
       io.err(error.message);

@@ -5,6 +5,12 @@ Commands:
   migrate [--config FILE]                  apply pending database migrations and exit
   generate-keys [--config FILE | --output PATH]
                                            write a new signing key (never overwrites one)
+  export-room [--config FILE] (--room ROOM_ID | --user USER_ID) --out DIR
+              [--since TIME] [--until TIME]
+                                           write a signed, verifiable audit export of a room
+                                           (or of every room of a user); TIME is ISO 8601 or ms
+  verify-export BUNDLE [--expect-key ed25519:ID=BASE64] [--workers N]
+                                           check a bundle offline; exit 1 when a problem is found
   help                                     show this text
 
 The config file is --config FILE, else $STOA_CONFIG, else ./data/homeserver.yaml, which

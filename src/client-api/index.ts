@@ -19,7 +19,7 @@ import { profileEndpoints } from './endpoints/profile/index.ts';
 import { receiptEndpoints } from './endpoints/receipts/index.ts';
 import { tagEndpoints } from './endpoints/tags/index.ts';
 import { typingEndpoints } from './endpoints/typing/index.ts';
-import { createEphemeralServices } from './ephemeral/index.ts';
+import { createEphemeralServices, type EphemeralServices } from './ephemeral/index.ts';
 import { filterEndpoints } from './endpoints/filters/index.ts';
 import { syncEndpoints } from './endpoints/sync/index.ts';
 import { SyncService } from './sync/sync-service.ts';
@@ -29,6 +29,21 @@ import { AliasDirectory, aliasEndpoints } from './endpoints/aliases/index.ts';
 import type { RemoteAliasResolver } from './endpoints/aliases/alias-directory.ts';
 import type { RemoteRoomMembership } from './endpoints/rooms-write/remote.ts';
 import { roomsWriteEndpoints } from './endpoints/rooms-write/index.ts';
+import { createE2ee, type E2eeFederation } from './e2ee/index.ts';
+import { createE2eeStreams, type E2eeStreams } from '../storage/e2ee-streams.ts';
+
+import { PushRulesService } from './push/push-rules-service.ts';
+import { PushersService } from './push/pushers-service.ts';
+import { PusherWorker } from './push/pusher-worker.ts';
+import { pushRulesEndpoints } from './endpoints/push-rules/index.ts';
+import { pushersEndpoints } from './endpoints/pushers/index.ts';
+import { notificationsEndpoints } from './endpoints/notifications/index.ts';
+import { relationsEndpoints } from './endpoints/relations/index.ts';
+import { RelationIndexer } from './relations/relation-indexer.ts';
+import { RelationAggregator } from './relations/aggregations.ts';
+import { RelationsService } from './relations/relations-service.ts';
+import { RelationSendGuard } from './relations/send-guard.ts';
+import { ClientReadQueries } from '../roomserver/queries-client.ts';
 
 export interface ClientApiDeps {
   readonly config: StoaConfig;
@@ -39,12 +54,18 @@ export interface ClientApiDeps {
   readonly clock: () => number;
   /** Federation's side of joins, invites, knocks and alias lookups; unset when federation is off. */
   readonly remote?: { readonly membership: RemoteRoomMembership; readonly aliases: RemoteAliasResolver };
+  /** The to-device and device-list streams, shared with federation's EDU handlers. Default: own ones. */
+  readonly e2eeStreams?: E2eeStreams;
+  /** Remote key queries/claims and EDUs for E2EE; absent: remote users' keys are `failures`. */
+  readonly e2eeFederation?: E2eeFederation;
 }
 
 export interface ClientApi {
   readonly endpoints: readonly Endpoint[];
   readonly accessTokens: AccessTokenVerifier | undefined;
   readonly rateLimiter: RateLimiter | undefined;
+  /** Typing, receipts, presence, ...: main.ts connects them to federation's EDUs. */
+  readonly ephemeral: EphemeralServices;
   /** Stops timers and wakes long-polls so the HTTP drain can finish. */
   close(): Promise<void>;
 }
@@ -85,20 +106,71 @@ export function createClientApi(deps: ClientApiDeps): ClientApi {
     ...capabilitiesEndpoints(),
   );
 
+  // End-to-end encryption: keys, cross-signing, key backup, to-device, device lists.
+  const e2ee = createE2ee({
+    db: deps.db,
+    roomserver: deps.roomserver,
+    serverName: deps.config.server_name,
+    logger: deps.logger,
+    clock: deps.clock,
+    streams: deps.e2eeStreams ?? createE2eeStreams(deps.db),
+    federation: deps.e2eeFederation,
+    uia: authentication.uia,
+    accounts: authentication.service,
+  });
+  endpoints.push(...e2ee.endpoints);
+
+  // Push rules, pushers, notifications (issue 9 item 4) and relations, threads and bundled
+  // aggregations (item 2). /sync evaluates the push rules for unread counts and serves
+  // `m.push_rules`; the read endpoints and /sync bundle aggregations; sends are checked by
+  // the relation guard. The push worker and the relation index follow the event stream.
+  const pushRules = new PushRulesService({ db: deps.db, announcer: ephemeral.accountData, clock: deps.clock });
+  const pushers = new PushersService({ db: deps.db, clock: deps.clock });
+  const pusherWorker = new PusherWorker({
+    db: deps.db,
+    roomserver: deps.roomserver,
+    rules: pushRules,
+    serverName: deps.config.server_name,
+    logger: deps.logger,
+    clock: deps.clock,
+  });
+  pusherWorker.start();
+  closers.push(() => pusherWorker.close());
+  const relationIndexer = new RelationIndexer({ db: deps.db, roomserver: deps.roomserver, logger: deps.logger });
+  relationIndexer.start();
+  closers.push(async () => relationIndexer.close());
+  const relationQueries = new ClientReadQueries(deps.roomserver);
+  const aggregations = new RelationAggregator({ indexer: relationIndexer, queries: relationQueries, clock: deps.clock });
+  endpoints.push(
+    ...pushRulesEndpoints(pushRules),
+    ...pushersEndpoints(pushers),
+    ...notificationsEndpoints({ db: deps.db, roomserver: deps.roomserver, clock: deps.clock }),
+    ...relationsEndpoints(new RelationsService({ indexer: relationIndexer, queries: relationQueries, aggregator: aggregations, clock: deps.clock })),
+  );
+
   // /sync and filters: one stream per source, long-polls woken by the roomserver's output.
   const filters = new FiltersRepository(deps.db);
   const sync = new SyncService({
     roomserver: deps.roomserver,
     db: deps.db,
     clock: deps.clock,
-    sources: { typing: ephemeral.typing, receipts: ephemeral.receipts, accountData: ephemeral.accountData, presence: ephemeral.presence },
+    sources: {
+      typing: ephemeral.typing,
+      receipts: ephemeral.receipts,
+      accountData: ephemeral.accountData,
+      presence: ephemeral.presence,
+      toDevice: e2ee.toDevice,
+      deviceLists: e2ee.deviceListsSource,
+    },
+    pushRules,
+    aggregations,
   });
   closers.push(async () => sync.close());
   endpoints.push(...syncEndpoints(sync, filters), ...filterEndpoints(filters, deps.clock));
 
   // Room reads (/messages, /context, /event, /state, /members, /joined_members,
   // /joined_rooms) with history visibility enforced.
-  endpoints.push(...roomsReadEndpoints({ roomserver: deps.roomserver, clock: deps.clock }));
+  endpoints.push(...roomsReadEndpoints({ roomserver: deps.roomserver, clock: deps.clock, aggregations }));
 
   // Room writes (createRoom, membership, state, send, redact) and room aliases. Rooms and
   // aliases of other servers go through `remote`/`aliases.remote` once federation provides them.
@@ -121,6 +193,7 @@ export function createClientApi(deps: ClientApiDeps): ClientApi {
       profiles: ephemeral.profile,
       ...(deps.remote === undefined ? {} : { remote: deps.remote.membership }),
       publisher: { setVisibility: (roomId, visibility) => publishedRooms.setPublic(roomId, visibility === 'public') },
+      relationGuard: new RelationSendGuard({ indexer: relationIndexer, roomserver: deps.roomserver }),
     }),
     ...aliasEndpoints(roomAliases, deps.roomserver),
   );
@@ -129,6 +202,7 @@ export function createClientApi(deps: ClientApiDeps): ClientApi {
     endpoints,
     accessTokens,
     rateLimiter,
+    ephemeral,
     async close() {
       for (const close of closers.reverse()) await close();
     },

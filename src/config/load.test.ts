@@ -50,7 +50,22 @@ describe('config validation: accepted documents', () => {
       allow_private_addresses: false,
       trusted_key_servers: [],
     });
-    assert.deepEqual(config.media, { store_path: '/etc/stoa/media', max_upload_bytes: 52_428_800 });
+    assert.deepEqual(config.media, {
+      store_path: '/etc/stoa/media',
+      max_upload_bytes: 52_428_800,
+      thumbnail_sizes: [
+        { width: 32, height: 32, method: 'crop' },
+        { width: 96, height: 96, method: 'crop' },
+        { width: 320, height: 240, method: 'scale' },
+        { width: 640, height: 480, method: 'scale' },
+        { width: 800, height: 600, method: 'scale' },
+      ],
+      max_thumbnail_source_bytes: 33_554_432,
+      legacy_unauthenticated_until: Date.UTC(2024, 8, 1),
+      quota_bytes_per_user: 0,
+      url_preview: { enabled: false, max_bytes: 10_485_760, timeout_ms: 10_000, cache_ms: 3_600_000 },
+      encryption: undefined,
+    });
     assert.equal(config.log_level, 'info');
     assert.deepEqual(config.metrics, { enabled: false, bind: '127.0.0.1', port: 9090 });
     assert.equal(config.well_known_server, undefined);

@@ -131,12 +131,35 @@ function deriveConfig(doc: ValidatedConfigDocument, source: ConfigSource): StoaC
     media: {
       store_path: doc.media.store_path === undefined ? path.join(dataDir, 'media') : resolvePath(doc.media.store_path),
       max_upload_bytes: doc.media.max_upload_bytes,
+      thumbnail_sizes: doc.media.thumbnail_sizes.map((t) => ({ width: t.width, height: t.height, method: t.method })),
+      max_thumbnail_source_bytes: doc.media.max_thumbnail_source_bytes,
+      legacy_unauthenticated_until: parseInstant(doc.media.legacy_unauthenticated_until, 'media.legacy_unauthenticated_until', fail),
+      quota_bytes_per_user: doc.media.quota_bytes_per_user,
+      url_preview: { ...doc.media.url_preview },
+      encryption: mediaEncryption(doc.media.encryption, resolvePath, fail),
     },
     log_level: doc.log_level,
     metrics: { enabled: doc.metrics.enabled, bind: doc.metrics.bind, port: doc.metrics.port },
     well_known_server: doc.well_known_server,
     max_request_body_bytes: doc.max_request_body_bytes,
   };
+}
+
+function parseInstant(value: string, key: string, fail: (key: string, problem: string) => never): number {
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? fail(key, `"${value}" is not a valid date`) : ms;
+}
+
+function mediaEncryption(
+  encryption: ValidatedConfigDocument['media']['encryption'],
+  resolvePath: (p: string) => string,
+  fail: (key: string, problem: string) => never,
+): StoaConfig['media']['encryption'] {
+  if (encryption === undefined) return undefined;
+  if (encryption.key !== undefined && encryption.key_path !== undefined) fail('media.encryption', 'set key or key_path, not both');
+  if (encryption.key !== undefined) return { key: encryption.key };
+  if (encryption.key_path !== undefined) return { key_path: resolvePath(encryption.key_path) };
+  return fail('media.encryption', 'needs key or key_path');
 }
 
 function deriveDatabase(

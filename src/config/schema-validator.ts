@@ -35,7 +35,16 @@ export interface ValidatedConfigDocument {
     allow_private_addresses: boolean;
     trusted_key_servers: Array<{ server_name: string; verify_keys?: Record<string, string> }>;
   };
-  media: { store_path?: string; max_upload_bytes: number };
+  media: {
+    store_path?: string;
+    max_upload_bytes: number;
+    thumbnail_sizes: Array<{ width: number; height: number; method: 'crop' | 'scale' }>;
+    max_thumbnail_source_bytes: number;
+    legacy_unauthenticated_until: string;
+    quota_bytes_per_user: number;
+    url_preview: { enabled: boolean; max_bytes: number; timeout_ms: number; cache_ms: number };
+    encryption?: { key?: string; key_path?: string };
+  };
   log_level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   metrics: { enabled: boolean; bind: string; port: number };
   well_known_server?: string;

@@ -22,6 +22,33 @@ export interface RateLimitConfig {
   readonly burst: number;
 }
 
+export interface ThumbnailSize {
+  readonly width: number;
+  readonly height: number;
+  readonly method: 'crop' | 'scale';
+}
+
+export interface MediaConfig {
+  readonly store_path: string;
+  readonly max_upload_bytes: number;
+  /** Sizes thumbnails are generated at; a request is served from the nearest one. */
+  readonly thumbnail_sizes: readonly ThumbnailSize[];
+  /** Larger images are not thumbnailed (M_TOO_LARGE). */
+  readonly max_thumbnail_source_bytes: number;
+  /** Milliseconds since the epoch: media stored before it stays on the deprecated unauthenticated routes. */
+  readonly legacy_unauthenticated_until: number;
+  /** Total bytes each local user may upload; 0 = no quota. */
+  readonly quota_bytes_per_user: number;
+  readonly url_preview: {
+    readonly enabled: boolean;
+    readonly max_bytes: number;
+    readonly timeout_ms: number;
+    readonly cache_ms: number;
+  };
+  /** Encryption at rest: a base64 key inline, or a file of keys (first = current). Unset = off. */
+  readonly encryption: { readonly key: string } | { readonly key_path: string } | undefined;
+}
+
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 export interface StoaConfig {
@@ -71,10 +98,7 @@ export interface StoaConfig {
     readonly allow_private_addresses: boolean;
     readonly trusted_key_servers: ReadonlyArray<{ readonly server_name: string; readonly verify_keys?: Readonly<Record<string, string>> }>;
   };
-  readonly media: {
-    readonly store_path: string;
-    readonly max_upload_bytes: number;
-  };
+  readonly media: MediaConfig;
   readonly log_level: LogLevel;
   readonly metrics: {
     readonly enabled: boolean;

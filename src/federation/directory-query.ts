@@ -4,12 +4,12 @@
 // asks an alias's server, for joins by a remote alias.
 
 import { defineEndpoint, type Endpoint } from '../http/define-endpoint.ts';
-import { invalidParam, missingParam, notFound } from '../http/matrix-error.ts';
+import { invalidParam, MatrixError, missingParam, notFound } from '../http/matrix-error.ts';
 import { isValidRoomAlias, serverNameOf } from '../rooms/identifiers.ts';
 import { getField } from '../rooms/json.ts';
 import type { Roomserver } from '../roomserver/index.ts';
 import type { AliasesRepository } from '../storage/aliases-repository.ts';
-import { RemoteMatrixError } from './client/errors.ts';
+import { FederationRequestError, RemoteMatrixError } from './client/errors.ts';
 import type { FederationClient } from './client/federation-client.ts';
 
 export interface DirectoryQueryDeps {
@@ -60,7 +60,11 @@ export class RemoteDirectory {
     this.#serverName = serverName;
   }
 
-  /** undefined when the alias's server has no such alias; throws FederationRequestError when it cannot be asked. */
+  /**
+   * undefined when the alias's server has no such alias. When that server cannot be asked
+   * (unreachable, or an answer we cannot use), a 502 M_UNKNOWN MatrixError, as Synapse
+   * answers: the client's request was fine, the remote was not.
+   */
   async resolve(alias: string): Promise<ResolvedRemoteAlias | undefined> {
     const server = serverNameOf(alias);
     if (server === undefined || server === '' || server === this.#serverName) return undefined;
@@ -69,6 +73,7 @@ export class RemoteDirectory {
       response = await this.#client.get(server, '/_matrix/federation/v1/query/directory', { room_alias: alias });
     } catch (err) {
       if (err instanceof RemoteMatrixError && err.status === 404) return undefined;
+      if (err instanceof FederationRequestError) throw new MatrixError(502, 'M_UNKNOWN', `Could not ask ${server} about ${alias}: ${err.message}`);
       throw err;
     }
     const roomId = getField(response, 'room_id');

@@ -39,6 +39,7 @@ import { directoryQueryEndpoint, RemoteDirectory } from './directory-query.ts';
 import { RemoteMembership } from './membership/remote-membership.ts';
 import { FederationSender, federationClientTransport } from './sender/index.ts';
 import { membershipEndpoints } from './server/membership/index.ts';
+import { e2eeFederationEndpoints } from './server/e2ee/index.ts';
 
 export type { EduHandler, EduHandlers, ReceivedEdu } from './server/edus.ts';
 
@@ -157,6 +158,9 @@ export function createFederation(deps: FederationDeps): Federation {
   federationEndpoints.push(...readEndpoints({ rooms: roomserver, access, serverName: config.server_name, clock }));
   federationEndpoints.push(queryProfileEndpoint({ profiles: new ProfilesRepository(deps.db.kysely), serverName: config.server_name }));
 
+  // --- end-to-end encryption: key queries and claims, device lists ---
+  federationEndpoints.push(...e2eeFederationEndpoints({ serverName: config.server_name, db: deps.db }));
+
   // --- outbound sender, membership handshakes, directory queries ---
   const sender = new FederationSender({
     db: deps.db,
@@ -195,7 +199,7 @@ export function createFederation(deps: FederationDeps): Federation {
   return {
     federationEndpoints,
     clientListenerEndpoints,
-    federationAuth: new AllowListAuthenticator(xMatrix, transport.allowList, log),
+    federationAuth: new HeardFromAuthenticator(new AllowListAuthenticator(xMatrix, transport.allowList, log), sender),
     keyring: transport.keyring,
     client: transport.client,
     remoteKeys: transport.remoteKeys,
@@ -223,6 +227,23 @@ export class KeyringRemoteKeys implements RemoteKeyLookup {
     const key = await this.#keyring.getVerifyKey(serverName, keyId, { minimumValidUntilTs: validAt ?? 0 });
     if (key === undefined || (validAt !== undefined && key.validUntilTs < validAt)) return undefined;
     return key.publicKey;
+  }
+}
+
+/** Tells the sender a server is reachable again whenever one of its requests authenticates. */
+class HeardFromAuthenticator implements FederationAuthenticator {
+  readonly #inner: FederationAuthenticator;
+  readonly #sender: Pick<FederationSender, 'heardFrom'>;
+
+  constructor(inner: FederationAuthenticator, sender: Pick<FederationSender, 'heardFrom'>) {
+    this.#inner = inner;
+    this.#sender = sender;
+  }
+
+  async authenticate(request: Parameters<FederationAuthenticator['authenticate']>[0]) {
+    const origin = await this.#inner.authenticate(request);
+    this.#sender.heardFrom(origin.serverName);
+    return origin;
   }
 }
 

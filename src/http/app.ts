@@ -22,6 +22,7 @@ import {
   type Requester,
 } from './define-endpoint.ts';
 import {
+  invalidParam,
   isMatrixError,
   limitExceeded,
   MatrixError,
@@ -210,9 +211,11 @@ function routeMiddleware(endpoint: Endpoint, options: AppOptions, validators: Bo
       validate(body);
     }
 
+    const query = new URLSearchParams(ctx.querystring);
+    rejectNulCharacters(ctx.params, query);
     const request: EndpointRequest<unknown, unknown> = {
       params: ctx.params,
-      query: new URLSearchParams(ctx.querystring),
+      query,
       body,
       rawBody: ctx.state.rawBody,
       auth,
@@ -222,6 +225,20 @@ function routeMiddleware(endpoint: Endpoint, options: AppOptions, validators: Bo
     const result = await endpoint.handler(request);
     writeResult(ctx, result);
   };
+}
+
+/**
+ * No identifier, event type, state key or query value in Matrix may hold U+0000, and the
+ * database cannot store one in a text column: refuse it here, once, for every endpoint,
+ * rather than as a storage error deep in a handler.
+ */
+function rejectNulCharacters(params: Readonly<Record<string, string>>, query: URLSearchParams): void {
+  for (const [name, value] of Object.entries(params)) {
+    if (value.includes('\u0000')) throw invalidParam(`Path parameter ${name} contains a NUL character`);
+  }
+  for (const [name, value] of query) {
+    if (name.includes('\u0000') || value.includes('\u0000')) throw invalidParam('Query parameter contains a NUL character');
+  }
 }
 
 /**

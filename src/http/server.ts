@@ -11,6 +11,7 @@ import type { StoaConfig } from '../config/types.ts';
 import type { Logger } from '../logger.ts';
 import type { StoaDatabase } from '../storage/index.ts';
 import { buildApp } from './app.ts';
+import { answerMalformedRequest } from './client-error.ts';
 import type { AccessTokenVerifier, Endpoint, FederationAuthenticator, RateLimiter } from './define-endpoint.ts';
 import { checkHealth, databasePing, healthEndpoint } from './health.ts';
 import { createHttpMetrics, createMetricsServer, type HttpMetrics } from './metrics.ts';
@@ -86,6 +87,8 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
           tracked(federationApp.callback()),
         )
       : createHttpServer(tracked(federationApp.callback()));
+  clientServer.on('clientError', answerMalformedRequest);
+  federationServer.on('clientError', answerMalformedRequest);
   const metricsServer = config.metrics.enabled
     ? createMetricsServer(metrics.registry, async () => checkHealth(ping, logger))
     : undefined;

@@ -22,5 +22,6 @@ export {
   UnsupportedRoomVersionError,
 } from './errors.ts';
 export { RemoteJoinError, type RemoteJoinInput } from './join-remote.ts';
+export type { OutOfBandMembershipInput } from './out-of-band.ts';
 export type { MembershipChange, NewEventListener, NewRoomEvent } from './output.ts';
 export type { FederationFetcher, RemoteKeyLookup, RoomserverLogger } from './ports.ts';

@@ -16,6 +16,7 @@ import { RoomStore, type CurrentStateEntry, type Direction, type StoaDatabase, t
 import { InvalidEventError, RoomNotFoundError, RoomserverError, UnsupportedRoomVersionError } from './errors.ts';
 import { EventCache } from './event-cache.ts';
 import { prepareRemoteJoin, seedRemoteJoin, type RemoteJoinInput } from './join-remote.ts';
+import { prepareOutOfBand, storeOutOfBand, type OutOfBandMembershipInput } from './out-of-band.ts';
 import { RoomserverOutput, type NewEventListener, type NewRoomEvent } from './output.ts';
 import { roomIdOf, runPipeline, type PipelineEnv, type PipelineOutcome } from './pipeline.ts';
 import type { FederationFetcher, RemoteKeyLookup, RoomserverLogger } from './ports.ts';
@@ -28,7 +29,14 @@ import { StreamTracker } from './stream-tracker.ts';
 const MAX_PREV_EVENTS = 20;
 /** How many rounds of fetching missing events one received PDU may start. */
 const MAX_FETCH_DEPTH = 3;
-const MISSING_EVENTS_LIMIT = 20;
+/** Events asked for per get_missing_events call (what Stoa's own endpoint serves at most). */
+const MISSING_EVENTS_LIMIT = 50;
+/**
+ * How many events one gap may pull in with repeated get_missing_events calls (a peer that
+ * was partitioned away sends only its latest event when it comes back). Beyond this the
+ * event stays an outlier rather than make one PDU cost unbounded work.
+ */
+const MAX_GAP_EVENTS = 1_000;
 
 export interface RoomserverOptions {
   readonly db: StoaDatabase;
@@ -387,19 +395,53 @@ export class Roomserver {
     const missingPrevs = pdu.view.prevEvents.filter((id) => !have.has(id));
     if (!fetch.fetchPrevs || missingPrevs.length === 0) return;
     const earliest = (await this.#store.events.forwardExtremities(roomId)).map((e) => e.eventId);
-    const events = await federation
-      .getMissingEvents(origin, roomId, earliest, [pdu.eventId], MISSING_EVENTS_LIMIT)
-      .catch(() => [] as JsonObject[]);
-    const parsed = events
-      .map((json) => ({ json, result: parsePdu({ raw: json, roomVersion: pdu.rules.id }) }))
-      .flatMap((p) => (p.result.ok ? [{ json: p.json, pdu: p.result.pdu }] : []))
-      .sort((a, b) => a.pdu.view.depth - b.pdu.view.depth);
+    const parsed = [...(await this.#fetchGap(federation, origin, roomId, pdu, earliest)).values()].sort(
+      (a, b) => a.pdu.view.depth - b.pdu.view.depth,
+    );
     for (const missing of parsed) {
       await this.#receiveInQueue(missing.pdu, JSON.stringify(missing.json), origin, roomId, {
         depth: fetch.depth + 1,
         fetchPrevs: false,
       });
     }
+  }
+
+  /**
+   * The events between what we have (`earliest`) and `pdu`, asked for with
+   * get_missing_events again from the oldest ones fetched so far, until their prev events
+   * are all known, the origin has nothing more, or MAX_GAP_EVENTS is reached.
+   */
+  async #fetchGap(
+    federation: FederationFetcher,
+    origin: string,
+    roomId: string,
+    pdu: ParsedPdu,
+    earliest: readonly string[],
+  ): Promise<Map<string, { json: JsonObject; pdu: ParsedPdu }>> {
+    const found = new Map<string, { json: JsonObject; pdu: ParsedPdu }>();
+    let latest = [pdu.eventId];
+    while (latest.length > 0 && found.size < MAX_GAP_EVENTS) {
+      const events = await federation
+        .getMissingEvents(origin, roomId, earliest, latest, MISSING_EVENTS_LIMIT)
+        .catch(() => [] as JsonObject[]);
+      let added = 0;
+      for (const json of events) {
+        const result = parsePdu({ raw: json, roomVersion: pdu.rules.id });
+        if (!result.ok || result.pdu.eventId === pdu.eventId || found.has(result.pdu.eventId)) continue;
+        found.set(result.pdu.eventId, { json, pdu: result.pdu });
+        added++;
+      }
+      if (added === 0) break;
+      // The next round starts from the fetched events whose prev events are still unknown.
+      const referenced = new Set<string>();
+      for (const { pdu: fetched } of found.values()) {
+        for (const prev of fetched.view.prevEvents) if (!found.has(prev) && prev !== pdu.eventId) referenced.add(prev);
+      }
+      const stored = await this.#store.events.existing([...referenced]);
+      const unknown = new Set([...referenced].filter((id) => !stored.has(id)));
+      latest = [...found.values()].filter((f) => f.pdu.view.prevEvents.some((id) => unknown.has(id))).map((f) => f.pdu.eventId);
+    }
+    return found;
   }
 
   /**
@@ -413,6 +455,25 @@ export class Roomserver {
     return this.#queue.run(input.roomId, () =>
       this.#write(input.roomId, (env) => seedRemoteJoin(env, prepared, signatures.isSignedBy(rules))),
     );
+  }
+
+  /**
+   * A local user's invite, rejection or knock in a room that may not be held here
+   * (./out-of-band.ts). When the room is held, the event takes the ordinary path.
+   */
+  async receiveOutOfBandMembership(input: OutOfBandMembershipInput): Promise<ReceiveResult> {
+    const signatures = new SignatureChecker(this.#serverName, this.#signingKey, this.#remoteKeys);
+    const checked = await prepareOutOfBand(input, this.#serverName, signatures);
+    if (!checked.ok) return { outcome: 'dropped', ...(checked.eventId === undefined ? {} : { eventId: checked.eventId }), reason: checked.reason };
+    const { prepared } = checked;
+    return this.#queue.run(prepared.roomId, async () => {
+      if ((await this.#store.rooms.roomVersion(prepared.roomId)) !== undefined) {
+        return this.#receiveInQueue(prepared.pdu, prepared.text, input.origin, prepared.roomId, { depth: 0, fetchPrevs: true });
+      }
+      if ((await this.#store.events.existing([prepared.pdu.eventId])).size > 0) return { outcome: 'duplicate', eventId: prepared.pdu.eventId };
+      const stored = await this.#write(prepared.roomId, (env) => storeOutOfBand(env, prepared));
+      return { outcome: 'outlier', eventId: stored.eventId };
+    });
   }
 
   // --- the write path --------------------------------------------------------------------------

@@ -65,6 +65,7 @@ export class PresenceService extends StreamPosition implements PresenceSource {
   readonly #writer = new SerialWriter();
   /** Local users who are not offline (remote users' presence is only in the table). */
   readonly #users = new Map<string, UserPresence>();
+  readonly #localChangeListeners = new Set<(userId: string, view: PresenceView) => void>();
   readonly #ready: Promise<void>;
   #cancelSweep: (() => void) | undefined;
   #closed = false;
@@ -203,6 +204,12 @@ export class PresenceService extends StreamPosition implements PresenceSource {
     }
   }
 
+  /** Visible changes of local users' presence, for the federation sender (m.presence EDUs). */
+  onLocalChange(listener: (userId: string, view: PresenceView) => void): () => void {
+    this.#localChangeListeners.add(listener);
+    return () => this.#localChangeListeners.delete(listener);
+  }
+
   close(): void {
     this.#closed = true;
     this.#cancelSweep?.();
@@ -257,6 +264,8 @@ export class PresenceService extends StreamPosition implements PresenceSource {
       if (presence.state === 'offline') this.#users.delete(userId);
       else this.#users.set(userId, presence);
       this.advanceTo(position);
+      const view = this.#view(presence);
+      for (const listener of [...this.#localChangeListeners]) listener(userId, view);
     });
   }
 

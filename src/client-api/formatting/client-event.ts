@@ -21,6 +21,8 @@ export interface UnsignedExtras {
   readonly transactionId?: string;
   /** The requesting user's membership at the event (after it), `leave` when none. */
   readonly membership?: string;
+  /** Bundled aggregations, `m.relations` (§ "Aggregations of child events"). */
+  readonly relations?: JsonObject;
 }
 
 export interface ClientEventOptions {
@@ -50,6 +52,7 @@ export function toClientEvent(event: RoomEvent, options: ClientEventOptions): Js
   if (extras?.redactedBecause !== undefined) unsigned['redacted_because'] = extras.redactedBecause;
   if (extras?.transactionId !== undefined) unsigned['transaction_id'] = extras.transactionId;
   if (extras?.membership !== undefined) unsigned['membership'] = extras.membership;
+  if (extras?.relations !== undefined) unsigned['m.relations'] = extras.relations;
   out['unsigned'] = unsigned;
   return out;
 }

@@ -8,6 +8,7 @@ import type { RoomEvent } from '../../roomserver/index.ts';
 import type { ClientReadQueries, EventVisibility, MembershipStep } from '../../roomserver/queries-client.ts';
 import { toClientEvent, type ClientEventFormat, type UnsignedExtras } from './client-event.ts';
 import { clientTransactionId } from './transaction-id.ts';
+import type { BundledAggregator } from './bundled-aggregations.ts';
 
 export interface EventRequester {
   readonly userId: string;
@@ -22,6 +23,8 @@ export interface FormatEventsOptions {
   readonly visibility?: ReadonlyMap<string, EventVisibility>;
   /** The requester's membership history in the room, when the caller loaded it already. */
   readonly history?: readonly MembershipStep[];
+  /** Adds bundled aggregations (`unsigned["m.relations"]`); unset: none. */
+  readonly aggregations?: BundledAggregator;
 }
 
 /**
@@ -56,6 +59,10 @@ export async function formatRoomEvents(
       ? new Map<string, string>()
       : await queries.transactionIds(roomId, requester.userId, requester.deviceId, ownIds);
 
+  const relations = options.aggregations === undefined
+    ? new Map<string, JsonObject>()
+    : await options.aggregations.aggregate(roomId, events, requester.userId);
+
   return events.map((event) => {
     const facts = visibility.get(event.eventId);
     const previous = facts?.replacesState === undefined ? undefined : replaced.get(facts.replacesState);
@@ -73,6 +80,7 @@ export async function formatRoomEvents(
         ? {}
         : { redactedBecause: toClientEvent(redaction, { format: options.format, now: options.now }) }),
       ...(txnId === undefined ? {} : { transactionId: clientTransactionId(txnId) }),
+      ...(relations.has(event.eventId) ? { relations: relations.get(event.eventId) as JsonObject } : {}),
     };
     return toClientEvent(event, { format: options.format, now: options.now, unsigned: extras });
   });

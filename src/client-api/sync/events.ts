@@ -75,6 +75,8 @@ export interface FormatContext {
   readonly transactionIds?: ReadonlyMap<string, string>;
   /** Redaction events by ID, for `unsigned.redacted_because`. */
   readonly redactions?: ReadonlyMap<string, LoadedEvent>;
+  /** Bundled aggregations (`unsigned["m.relations"]`) by event ID. */
+  readonly relations?: ReadonlyMap<string, JsonObject>;
 }
 
 /** The client format without `room_id` (sync.yaml uses client_event_without_room_id). */
@@ -95,6 +97,8 @@ export function formatSyncEvent(event: LoadedEvent, ctx: FormatContext): JsonObj
   if (txnId !== undefined) unsigned['transaction_id'] = clientTransactionId(txnId);
   const redaction = event.redactedBy === null ? undefined : ctx.redactions?.get(event.redactedBy);
   if (redaction !== undefined) unsigned['redacted_because'] = formatSyncEvent(redaction, { ...ctx, redactions: new Map() });
+  const relations = ctx.relations?.get(event.eventId);
+  if (relations !== undefined) unsigned['m.relations'] = relations;
   out['unsigned'] = unsigned;
   return project(out, ctx.filter);
 }

@@ -26,6 +26,10 @@ import { stateAtPosition, stateEntries, visibleEvents, type VisibilityContext } 
 import type { AccountDataEntry, ReceiptRecord, SyncSources } from './sources.ts';
 import { encodeSyncToken, streamPosition, type SyncPosition } from './sync-token.ts';
 import { unreadCounts } from './unread.ts';
+import { defaultPushRules } from '../../rooms/push/index.ts';
+import { roomPushFacts } from '../push/room-push-context.ts';
+import type { PushRulesSource } from './sources.ts';
+import type { BundledAggregator } from '../formatting/bundled-aggregations.ts';
 
 /** Room state shown to invitees and knockers (client-server § "Stripped state": SHOULD include these). */
 const STRIPPED_STATE_TYPES = [
@@ -57,6 +61,10 @@ export interface RoomSyncDeps {
   readonly db: StoaDatabase;
   readonly repo: SyncRepository;
   readonly sources: SyncSources;
+  /** The users' push rules for unread counts; unset: the spec's default rules. */
+  readonly pushRules?: PushRulesSource;
+  /** `unsigned.m.relations` of timeline events; unset: none. */
+  readonly aggregations?: BundledAggregator;
 }
 
 export interface RoomsSection {
@@ -340,12 +348,15 @@ export class RoomSyncBuilder {
       }
     }
     const displayName = isJsonObject(ownMember?.json['content']) ? ownMember.json['content']['displayname'] : undefined;
+    const userId = this.#w.userId;
     const counts = await unreadCounts(this.#deps.repo, {
       roomId,
-      userId: this.#w.userId,
+      userId,
       displayName: typeof displayName === 'string' ? displayName : undefined,
       readPoint,
       upTo: this.#w.to.events,
+      ruleset: this.#deps.pushRules === undefined ? defaultPushRules(userId) : await this.#deps.pushRules.ruleset(userId),
+      facts: () => roomPushFacts(this.#deps.roomserver, roomId),
     });
     return { notification_count: counts.notification_count, highlight_count: counts.highlight_count };
   }
@@ -513,7 +524,10 @@ export class RoomSyncBuilder {
       : await this.#deps.repo.transactionIds(roomId, userId, deviceId, own);
     const redactionIds = timeline.map((e) => e.redactedBy).filter((id): id is string => id !== null);
     const redactions = redactionIds.length === 0 ? new Map<string, LoadedEvent>() : await this.#loader.load(redactionIds);
-    return { now: this.#w.now, filter: this.#w.filter, transactionIds, redactions };
+    const relations = this.#deps.aggregations === undefined || timeline.length === 0
+      ? undefined
+      : await this.#deps.aggregations.aggregate(roomId, timeline, userId);
+    return { now: this.#w.now, filter: this.#w.filter, transactionIds, redactions, ...(relations === undefined ? {} : { relations }) };
   }
 }
 

@@ -10,7 +10,9 @@
 // stream) is treated as 0, so the client gets the current data again rather than nothing.
 
 import type { JsonObject } from '../../rooms/json.ts';
+import type { PushRuleset } from '../../rooms/push/index.ts';
 import type { StreamSource } from './stream-source.ts';
+import type { SyncPosition } from './sync-token.ts';
 
 /** Typing notifications (client-server § "Typing Notifications"); stream key `t`. */
 export interface TypingSource extends StreamSource {
@@ -76,17 +78,47 @@ export interface PresenceSource extends StreamSource {
   syncedPresence(userId: string, presence: 'online' | 'unavailable' | 'offline'): Promise<void>;
 }
 
+/** To-device messages (client-server § "Send-to-Device messaging"); stream key `d`. */
+export interface ToDeviceSource extends StreamSource {
+  /**
+   * The device's messages (`{sender, type, content}`) in (from, to], after deleting those at
+   * or below `from` (the client's token acknowledges them). `upTo` is the position the
+   * response may claim: below `to` when more messages remain than one response carries.
+   */
+  forSync(userId: string, deviceId: string | undefined, from: number, to: number): Promise<{ readonly events: JsonObject[]; readonly upTo: number }>;
+}
+
+/** Device lists and key counts (client-server § "End-to-End Encryption" › "Extensions to /sync"); stream key `l`. */
+export interface DeviceListsSource extends StreamSource {
+  /** `device_lists` between two tokens; nothing for an initial sync (`since` undefined). */
+  changes(userId: string, since: SyncPosition | undefined, to: SyncPosition): Promise<{ readonly changed: string[]; readonly left: string[] }>;
+  /** `device_one_time_keys_count` and `device_unused_fallback_key_types` of the device. */
+  counts(userId: string, deviceId: string): Promise<{ readonly oneTimeKeyCounts: Record<string, number>; readonly unusedFallbackKeyTypes: string[] }>;
+}
+
+/**
+ * Push rules (client-server § "Push Rules"): unread counts evaluate them, and the global
+ * `m.push_rules` account data event carries them (§ "Push Rules: Events").
+ */
+export interface PushRulesSource {
+  ruleset(userId: string): Promise<PushRuleset>;
+  /** The `m.push_rules` content: `{global: ruleset}`. */
+  accountDataContent(userId: string): Promise<JsonObject>;
+}
+
 /** The optional sources, as the composition root hands them over. */
 export interface SyncSources {
   readonly typing?: TypingSource;
   readonly receipts?: ReceiptsSource;
   readonly accountData?: AccountDataSource;
   readonly presence?: PresenceSource;
+  readonly toDevice?: ToDeviceSource;
+  readonly deviceLists?: DeviceListsSource;
 }
 
 /** Every present source, for the notifier and the token. */
 export function presentSources(sources: SyncSources): StreamSource[] {
-  return [sources.typing, sources.receipts, sources.accountData, sources.presence].filter(
+  return [sources.typing, sources.receipts, sources.accountData, sources.presence, sources.toDevice, sources.deviceLists].filter(
     (s): s is NonNullable<typeof s> => s !== undefined,
   );
 }

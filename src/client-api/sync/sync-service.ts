@@ -13,7 +13,10 @@ import { SyncRepository, type StoaDatabase } from '../../storage/index.ts';
 import { eventFilterAllows, type SyncFilter } from '../filters/sync-filter.ts';
 import { Notifier } from './notifier.ts';
 import { RoomSyncBuilder, type SyncWindow } from './room-sync.ts';
-import { presentSources, type SyncSources } from './sources.ts';
+import { presentSources, type AccountDataEntry, type PushRulesSource, type SyncSources } from './sources.ts';
+import type { BundledAggregator } from '../formatting/bundled-aggregations.ts';
+
+const PUSH_RULES_TYPE = 'm.push_rules';
 import { encodeSyncToken, streamPosition, type SyncPosition } from './sync-token.ts';
 
 /** Longest long-poll a client may ask for; longer `timeout`s are cut to this. */
@@ -38,6 +41,10 @@ export interface SyncServiceOptions {
   readonly db: StoaDatabase;
   readonly sources?: SyncSources;
   readonly clock: () => number;
+  /** Push rules: unread counts and the `m.push_rules` account data. Unset: the default rules, no event. */
+  readonly pushRules?: PushRulesSource;
+  /** Bundled aggregations for timeline events. */
+  readonly aggregations?: BundledAggregator;
 }
 
 export class SyncService {
@@ -47,8 +54,12 @@ export class SyncService {
   readonly #repo: SyncRepository;
   readonly #sources: SyncSources;
   readonly #clock: () => number;
+  readonly #pushRules: PushRulesSource | undefined;
+  readonly #aggregations: BundledAggregator | undefined;
 
   constructor(options: SyncServiceOptions) {
+    this.#pushRules = options.pushRules;
+    this.#aggregations = options.aggregations;
     this.#roomserver = options.roomserver;
     this.#db = options.db;
     this.#repo = new SyncRepository(options.db);
@@ -99,7 +110,17 @@ export class SyncService {
       fullState: request.fullState,
       now: this.#clock(),
     };
-    const rooms = new RoomSyncBuilder({ roomserver: this.#roomserver, db: this.#db, repo: this.#repo, sources: this.#sources }, window);
+    const rooms = new RoomSyncBuilder(
+      {
+        roomserver: this.#roomserver,
+        db: this.#db,
+        repo: this.#repo,
+        sources: this.#sources,
+        ...(this.#pushRules === undefined ? {} : { pushRules: this.#pushRules }),
+        ...(this.#aggregations === undefined ? {} : { aggregations: this.#aggregations }),
+      },
+      window,
+    );
     const roomsSection = await rooms.build();
     const response: JsonObject = { next_batch: encodeSyncToken(to) };
     let hasData = roomsSection.hasData;
@@ -115,7 +136,45 @@ export class SyncService {
       response['presence'] = { events: presence };
       hasData = true;
     }
+    const e2ee = await this.#e2ee(window, response);
+    if (e2ee.upTo !== undefined) response['next_batch'] = encodeSyncToken(e2ee.upTo);
+    hasData ||= e2ee.hasData;
     return { response, hasData, joinedRooms: roomsSection.joinedRooms };
+  }
+
+  /**
+   * `to_device`, `device_lists`, `device_one_time_keys_count` and
+   * `device_unused_fallback_key_types`. Key counts are always sent but are not news: they do
+   * not end a long-poll. Returns a smaller token when to-device messages remain.
+   */
+  async #e2ee(window: SyncWindow, response: JsonObject): Promise<{ hasData: boolean; upTo: SyncPosition | undefined }> {
+    let hasData = false;
+    let upTo: SyncPosition | undefined;
+    const toDevice = this.#sources.toDevice;
+    if (toDevice !== undefined) {
+      const from = window.since === undefined ? 0 : streamPosition(window.since, toDevice.streamKey);
+      const to = streamPosition(window.to, toDevice.streamKey);
+      const batch = await toDevice.forSync(window.userId, window.deviceId, from, to);
+      if (batch.events.length > 0) {
+        response['to_device'] = { events: batch.events };
+        hasData = true;
+      }
+      if (batch.upTo < to) upTo = { events: window.to.events, streams: { ...window.to.streams, [toDevice.streamKey]: batch.upTo } };
+    }
+    const deviceLists = this.#sources.deviceLists;
+    if (deviceLists !== undefined) {
+      const changes = await deviceLists.changes(window.userId, window.since, window.to);
+      if (changes.changed.length > 0 || changes.left.length > 0) {
+        response['device_lists'] = { changed: changes.changed, left: changes.left };
+        hasData = true;
+      }
+      if (window.deviceId !== undefined) {
+        const counts = await deviceLists.counts(window.userId, window.deviceId);
+        response['device_one_time_keys_count'] = counts.oneTimeKeyCounts;
+        response['device_unused_fallback_key_types'] = counts.unusedFallbackKeyTypes;
+      }
+    }
+    return { hasData, upTo };
   }
 
   /** A token position above a source's current one means the source restarted: start it over. */
@@ -135,10 +194,21 @@ export class SyncService {
     const to = streamPosition(window.to, source.streamKey);
     if (from >= to && from !== 0) return [];
     const changes = await source.accountDataSince(window.userId, from, to);
-    return changes.global
+    return (await this.#withPushRules(window.userId, window.fullState || window.since === undefined, changes.global))
       .filter((entry) => eventFilterAllows(window.filter.accountData, { type: entry.type }))
       .slice(0, window.filter.accountData.limit ?? Infinity)
       .map((entry) => ({ type: entry.type, content: entry.content }));
+  }
+
+  /**
+   * `m.push_rules` is served from the push rules themselves (§ "Push Rules: Events"): on a
+   * full sync always, otherwise when a change advanced the account-data stream.
+   */
+  async #withPushRules(userId: string, initial: boolean, global: readonly AccountDataEntry[]): Promise<AccountDataEntry[]> {
+    const others = global.filter((entry) => entry.type !== PUSH_RULES_TYPE);
+    if (this.#pushRules === undefined) return [...global];
+    if (!initial && others.length === global.length) return others;
+    return [...others, { type: PUSH_RULES_TYPE, content: await this.#pushRules.accountDataContent(userId) }];
   }
 
   async #presence(window: SyncWindow): Promise<JsonObject[]> {

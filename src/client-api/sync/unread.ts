@@ -1,20 +1,20 @@
-// `unread_notifications` (client-server § "Receiving notifications"): until push rules
-// exist (issue 9), a notification is a message (m.room.message, m.room.encrypted) from
-// someone else after the user's read point, and a highlight is one that mentions the user:
-// `m.mentions.user_ids` naming them (§ "User and room mentions"), or, for events without
-// `m.mentions`, a body containing their display name or localpart (the legacy
-// `.m.rule.contains_display_name` / `contains_user_name` behaviour).
+// `unread_notifications` (client-server § "Receiving notifications": "Notifications are
+// determined by the push rules which apply to an event"): the events after the user's read
+// point that the user's push rules say notify (`notify` action), and of those the ones with
+// the `highlight` tweak. The rules are evaluated here, at sync time, so the count for a new
+// event is in the same /sync response as the event itself, and a rule the user changes
+// applies at once.
 //
 // The read point is the later of the user's read receipts and their own latest event:
 // sending into a room means having read it.
 
+import { evaluatePushRules, type PushRuleset } from '../../rooms/push/index.ts';
 import { isJsonObject, type JsonObject } from '../../rooms/json.ts';
 import type { SyncRepository } from '../../storage/index.ts';
+import { pushContext, type RoomPushFacts } from '../push/room-push-context.ts';
 
 /** How many recent events are looked at; beyond this the counts saturate. */
 export const UNREAD_SCAN_LIMIT = 1000;
-
-const COUNTED_TYPES: ReadonlySet<string> = new Set(['m.room.message', 'm.room.encrypted']);
 
 export interface UnreadCounts {
   readonly notification_count: number;
@@ -28,44 +28,36 @@ export interface UnreadQuery {
   /** Stream position of the read point: events above it are unread. */
   readonly readPoint: number;
   readonly upTo: number;
+  /** The user's effective push rules. */
+  readonly ruleset: PushRuleset;
+  /** The room's member count and power levels, loaded only when there is something to count. */
+  readonly facts: () => Promise<RoomPushFacts>;
 }
 
 export async function unreadCounts(repo: SyncRepository, query: UnreadQuery): Promise<UnreadCounts> {
   const events = await repo.recentEvents(query.roomId, query.readPoint, query.upTo, UNREAD_SCAN_LIMIT);
   let notifications = 0;
   let highlights = 0;
+  let facts: RoomPushFacts | undefined;
   for (const event of events) {
     if (event.sender === query.userId) break;
-    if (!COUNTED_TYPES.has(event.type) || event.redacted) continue;
+    if (event.redacted) continue;
+    const json = parse(event.json);
+    if (json === undefined) continue;
+    facts ??= await query.facts();
+    const result = evaluatePushRules(query.ruleset, json, pushContext(facts, query.userId, event.sender, query.displayName));
+    if (!result.notify) continue;
     notifications++;
-    if (mentionsUser(contentOf(event.json), query.userId, query.displayName)) highlights++;
+    if (result.highlight) highlights++;
   }
   return { notification_count: notifications, highlight_count: highlights };
 }
 
-export function mentionsUser(content: JsonObject, userId: string, displayName: string | undefined): boolean {
-  const mentions = content['m.mentions'];
-  if (isJsonObject(mentions)) {
-    const ids = mentions['user_ids'];
-    return Array.isArray(ids) && ids.includes(userId);
-  }
-  const body = content['body'];
-  if (typeof body !== 'string') return false;
-  const localpart = userId.slice(1, userId.indexOf(':') < 0 ? undefined : userId.indexOf(':'));
-  return [displayName, localpart].some((name) => name !== undefined && name !== '' && containsWord(body, name));
-}
-
-/** Case-insensitive match of `word` in `text` at word boundaries (push rules' glob semantics). */
-function containsWord(text: string, word: string): boolean {
-  const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(^|\\W)${escaped}(\\W|$)`, 'iu').test(text);
-}
-
-function contentOf(json: string): JsonObject {
+function parse(json: string): JsonObject | undefined {
   try {
-    const parsed = JSON.parse(json) as { content?: unknown };
-    return isJsonObject(parsed.content) ? parsed.content : {};
+    const value: unknown = JSON.parse(json);
+    return isJsonObject(value) ? value : undefined;
   } catch {
-    return {};
+    return undefined;
   }
 }

@@ -137,6 +137,39 @@ export class FederationClient {
     return parseResponse(destination, response.statusCode, text);
   }
 
+  /**
+   * Sends a signed GET and hands back a 2xx response's body as a stream, unread, for
+   * responses that are not JSON or too large to buffer (media). A non-2xx answer throws
+   * RemoteMatrixError as `request` does. The caller must consume or destroy the body.
+   */
+  async openStream(
+    destination: string,
+    request: Pick<FederationRequest, 'path' | 'query' | 'timeoutMs' | 'signal'>,
+  ): Promise<{ status: number; headers: Readonly<Record<string, string | string[] | undefined>>; body: Dispatcher.ResponseData['body'] }> {
+    if (this.#closed) throw new Error('the federation client is closed');
+    const resolved = await this.#resolve(destination);
+    const uri = buildUri(request.path, request.query);
+    const authorization = signRequest({ method: 'GET', uri, origin: this.#options.serverName, destination, content: undefined }, this.#options.signingKey);
+    const timeout = AbortSignal.timeout(request.timeoutMs ?? this.#timeoutMs);
+    const signal = request.signal === undefined ? timeout : AbortSignal.any([timeout, request.signal]);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.#poolFor(resolved).request({
+        method: 'GET',
+        path: uri,
+        headers: { host: resolved.hostHeader, authorization, 'user-agent': this.#options.userAgent ?? 'Stoa' },
+        signal,
+      });
+    } catch (error) {
+      throw this.#connectionError(destination, error);
+    }
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      const text = await this.#readBody(destination, response, signal);
+      parseResponse(destination, response.statusCode, text);
+    }
+    return { status: response.statusCode, headers: response.headers, body: response.body };
+  }
+
   /** Closes every pool; in-flight requests finish first. */
   async close(): Promise<void> {
     this.#closed = true;

@@ -25,6 +25,7 @@ export type RemoteMembershipRooms = Pick<
   Roomserver,
   | 'joinRemoteRoom'
   | 'receivePdu'
+  | 'receiveOutOfBandMembership'
   | 'roomVersion'
   | 'forwardExtremities'
   | 'event'
@@ -132,13 +133,10 @@ export class RemoteMembership {
   async knock(request: RemoteMembershipRequest): Promise<{ roomId: string; eventId: string; knockRoomState: JsonObject[] }> {
     return this.#through(request, async (server) => {
       const done = await this.#handshake('knock', server, request);
-      await this.#storeOwnEvent(done);
       const state = getField(done.response, 'knock_room_state');
-      return {
-        roomId: request.roomId,
-        eventId: done.eventId,
-        knockRoomState: Array.isArray(state) ? state.filter(isJsonObject) : [],
-      };
+      const knockRoomState = Array.isArray(state) ? state.filter(isJsonObject) : [];
+      await this.#storeOwnEvent(done, knockRoomState);
+      return { roomId: request.roomId, eventId: done.eventId, knockRoomState };
     });
   }
 
@@ -208,7 +206,8 @@ export class RemoteMembership {
 
   /** Tries `servers` in order (ours excluded, duplicates dropped) until `attempt` succeeds. */
   async #through<T>(request: RemoteMembershipRequest, attempt: (server: string) => Promise<T>): Promise<T> {
-    const servers = [...new Set([...request.servers, ...fallbackServer(request.roomId)])].filter((s) => s !== this.#deps.serverName);
+    const candidates = [...request.servers, ...(await this.#inviterServer(request)), ...fallbackServer(request.roomId)];
+    const servers = [...new Set(candidates)].filter((s) => s !== this.#deps.serverName);
     if (servers.length === 0) throw new MatrixError(404, 'M_NOT_FOUND', 'No known servers to reach this room through');
     let last: unknown;
     for (const server of servers) {
@@ -284,11 +283,45 @@ export class RemoteMembership {
     return parsed.ok ? parsed.pdu.eventId : undefined;
   }
 
-  /** A knock or leave we sent through a resident server: kept here when we share the room, else not stored. */
-  async #storeOwnEvent(done: Handshake): Promise<void> {
-    if ((await this.#deps.roomserver.roomVersion(roomIdOfEvent(done.event))) === undefined) return;
-    await this.#deps.roomserver.receivePdu(done.event, done.server, { roomVersion: done.roomVersion });
+  /**
+   * The server of whoever invited the user, when we hold an invite for a room we are not
+   * in: it is in the room, and v12 room IDs name no server to fall back on.
+   */
+  async #inviterServer(request: RemoteMembershipRequest): Promise<string[]> {
+    const own = await this.#deps.roomserver.stateEvent(request.roomId, 'm.room.member', request.userId);
+    if (own === undefined || membershipOf(own.json) !== 'invite') return [];
+    const server = serverNameOf(own.sender);
+    return server === undefined ? [] : [server];
   }
+
+  /**
+   * A knock or leave we sent through a resident server. In a room we hold it goes through
+   * the roomserver as usual; otherwise a knock, or a leave that rejects an invite or
+   * retracts a knock held here, is kept as an out-of-band membership so /sync shows it.
+   */
+  async #storeOwnEvent(done: Handshake, knockRoomState?: readonly JsonObject[]): Promise<void> {
+    const roomId = roomIdOfEvent(done.event);
+    const { roomserver } = this.#deps;
+    if ((await roomserver.roomVersion(roomId)) !== undefined) {
+      await roomserver.receivePdu(done.event, done.server, { roomVersion: done.roomVersion });
+      return;
+    }
+    const userId = getField(done.event, 'state_key');
+    const held = typeof userId === 'string' ? await roomserver.membership(roomId, userId) : undefined;
+    if (membershipOf(done.event) === 'leave' && held === undefined) return;
+    const result = await roomserver.receiveOutOfBandMembership({
+      event: done.event,
+      roomVersion: done.roomVersion,
+      origin: done.server,
+      ...(knockRoomState === undefined ? {} : { strippedState: knockRoomState }),
+    });
+    if (result.outcome === 'dropped') this.#deps.logger.warn({ room_id: roomId, reason: result.reason }, 'could not keep our membership event');
+  }
+}
+
+function membershipOf(event: JsonObject): unknown {
+  const content = getField(event, 'content');
+  return isJsonObject(content) ? getField(content, 'membership') : undefined;
 }
 
 function roomIdOfEvent(event: JsonObject): string {

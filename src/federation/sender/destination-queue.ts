@@ -51,6 +51,8 @@ export class DestinationQueue {
   #running: Promise<void> | undefined;
   #again = false;
   #cancelRetry: (() => void) | undefined;
+  /** Set by retryNow(): the next drain ignores the backoff recorded in the table. */
+  #skipBackoff = false;
   #stopped = false;
   #inFlight = false;
 
@@ -98,6 +100,7 @@ export class DestinationQueue {
   retryNow(): void {
     this.#cancelRetry?.();
     this.#cancelRetry = undefined;
+    this.#skipBackoff = true;
     this.wake();
   }
 
@@ -120,7 +123,9 @@ export class DestinationQueue {
       this.#again = false;
       if (this.#stopped) return;
       const health = await outbox.destination(destination);
-      if (health !== undefined && health.retryLastTs !== null) {
+      const skipBackoff = this.#skipBackoff;
+      this.#skipBackoff = false;
+      if (health !== undefined && health.retryLastTs !== null && !skipBackoff) {
         const until = health.retryLastTs + health.retryIntervalMs;
         const now = clock();
         if (until > now) {

@@ -147,6 +147,15 @@ export class FederationSender {
     this.#queues.get(destination)?.retryNow();
   }
 
+  /**
+   * A request from `destination` just arrived, so it is up again: a queue backing off from
+   * it retries now rather than at the end of its (possibly long) backoff.
+   */
+  heardFrom(destination: string): void {
+    const queue = this.#queues.get(destination);
+    if (queue?.waiting === true) queue.retryNow();
+  }
+
   /** For tests and shutdown: resolves once every announced event is queued and no worker is draining. */
   async idle(): Promise<void> {
     await this.#intake;

@@ -50,7 +50,14 @@ export function getContextEndpoint(deps: RoomsReadDeps): Endpoint {
       const now = deps.clock();
       const requester = { userId: auth.userId, deviceId: auth.deviceId };
       const format = (events: RoomEvent[], facts: typeof before.visibility) =>
-        formatRoomEvents(queries, roomId, events, { format: 'client', now, requester, visibility: facts, history: access.history });
+        formatRoomEvents(queries, roomId, events, {
+          format: 'client',
+          now,
+          requester,
+          visibility: facts,
+          history: access.history,
+          ...(deps.aggregations === undefined ? {} : { aggregations: deps.aggregations }),
+        });
 
       const last = after.events.at(-1) ?? event;
       const stateMap = (await queries.roomserver.stateAt(last.eventId, 'after')) ?? new Map<string, string>();

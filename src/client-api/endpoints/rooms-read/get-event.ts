@@ -29,6 +29,7 @@ export function getEventEndpoint(deps: RoomsReadDeps): Endpoint {
         requester: { userId: auth.userId, deviceId: auth.deviceId },
         visibility: new Map([[eventId, visibility]]),
         history,
+        ...(deps.aggregations === undefined ? {} : { aggregations: deps.aggregations }),
       });
       if (formatted === undefined) throw notFound('Event not found');
       return formatted;

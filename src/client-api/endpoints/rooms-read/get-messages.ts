@@ -58,6 +58,7 @@ export function getMessagesEndpoint(deps: RoomsReadDeps): Endpoint {
         requester,
         visibility: page.visibility,
         history: access.history,
+        ...(deps.aggregations === undefined ? {} : { aggregations: deps.aggregations }),
       });
       const body: JsonObject = {
         start: query.get('from') || encodePaginationToken(start),

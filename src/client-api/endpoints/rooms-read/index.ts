@@ -5,6 +5,7 @@
 import type { Endpoint } from '../../../http/define-endpoint.ts';
 import type { Roomserver } from '../../../roomserver/index.ts';
 import { ClientReadQueries } from '../../../roomserver/queries-client.ts';
+import type { BundledAggregator } from '../../formatting/bundled-aggregations.ts';
 import { getContextEndpoint } from './get-context.ts';
 import { getEventEndpoint } from './get-event.ts';
 import { getJoinedMembersEndpoint } from './get-joined-members.ts';
@@ -16,8 +17,16 @@ import { getStateEndpoint } from './get-state.ts';
 
 export type { RoomsReadDeps } from './deps.ts';
 
-export function roomsReadEndpoints(deps: { readonly roomserver: Roomserver; readonly clock: () => number }): Endpoint[] {
-  const shared = { queries: new ClientReadQueries(deps.roomserver), clock: deps.clock };
+export function roomsReadEndpoints(deps: {
+  readonly roomserver: Roomserver;
+  readonly clock: () => number;
+  readonly aggregations?: BundledAggregator;
+}): Endpoint[] {
+  const shared = {
+    queries: new ClientReadQueries(deps.roomserver),
+    clock: deps.clock,
+    ...(deps.aggregations === undefined ? {} : { aggregations: deps.aggregations }),
+  };
   return [
     getMessagesEndpoint(shared),
     getContextEndpoint(shared),

@@ -1,6 +1,7 @@
 // What the room-writing endpoints need, built once by the area's factory (./index.ts).
 
 import type { Logger } from '../../../logger.ts';
+import type { JsonObject } from '../../../rooms/json.ts';
 import type { Roomserver } from '../../../roomserver/index.ts';
 import type { StoaDatabase } from '../../../storage/index.ts';
 import type { AliasDirectory } from '../aliases/alias-directory.ts';
@@ -29,4 +30,11 @@ export interface RoomsWriteDeps {
   readonly remote?: RemoteRoomMembership;
   /** Unset: `visibility: public` on createRoom is accepted but the room is not listed. */
   readonly publisher?: RoomPublisher;
+  /** Checks on relations in sent events (duplicate annotations, threads); unset: none. */
+  readonly relationGuard?: RelationGuard;
+}
+
+/** Refuses a relation the spec says the server should refuse, by throwing a MatrixError. */
+export interface RelationGuard {
+  check(roomId: string, sender: string, type: string, content: JsonObject): Promise<void>;
 }

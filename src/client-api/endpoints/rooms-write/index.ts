@@ -13,7 +13,7 @@ import { RoomMembership } from './room-membership.ts';
 import { sendEventEndpoint } from './send-event.ts';
 import { setStateEndpoints } from './set-state.ts';
 
-export type { MemberProfiles, RoomPublisher, RoomsWriteDeps } from './deps.ts';
+export type { MemberProfiles, RelationGuard, RoomPublisher, RoomsWriteDeps } from './deps.ts';
 export type { RemoteInviteRequest, RemoteMembershipRequest, RemoteRoomMembership } from './remote.ts';
 export { RoomMembership } from './room-membership.ts';
 
@@ -33,7 +33,7 @@ export function roomsWriteEndpoints(deps: RoomsWriteDeps): Endpoint[] {
     ...leaveEndpoints(membership),
     ...moderationEndpoints(membership),
     ...setStateEndpoints(deps.roomserver, deps.aliases, membership),
-    sendEventEndpoint(deps.roomserver),
+    sendEventEndpoint(deps.roomserver, deps.relationGuard),
     redactEventEndpoint(deps.roomserver),
   ];
 }

@@ -17,10 +17,11 @@ import type { Roomserver } from '../../../roomserver/index.ts';
 import { withRoomErrors } from '../../rooms/errors.ts';
 import { checkTypeAndKey } from './create-room-plan.ts';
 import { checkMayRedact } from './redaction-permission.ts';
+import type { RelationGuard } from './deps.ts';
 
 export const SEND_TXN_PREFIX = 'send:';
 
-export function sendEventEndpoint(roomserver: Roomserver): Endpoint {
+export function sendEventEndpoint(roomserver: Roomserver, relationGuard?: RelationGuard): Endpoint {
   return defineEndpoint({
     method: 'PUT',
     path: '/_matrix/client/v3/rooms/:roomId/send/:eventType/:txnId',
@@ -46,6 +47,7 @@ export function sendEventEndpoint(roomserver: Roomserver): Endpoint {
         redacts = target;
         await checkMayRedact(roomserver, roomId, auth.userId, target);
       }
+      await relationGuard?.check(roomId, auth.userId, type, content);
       const sent = await withRoomErrors(() =>
         roomserver.sendEvent({
           roomId,

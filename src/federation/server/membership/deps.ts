@@ -8,7 +8,7 @@ import type { MembershipRoomReader } from './room-view.ts';
 export interface MembershipEndpointDeps {
   readonly serverName: string;
   readonly signingKey: SigningKey;
-  readonly roomserver: MembershipRoomReader & Pick<Roomserver, 'receivePdu'>;
+  readonly roomserver: MembershipRoomReader & Pick<Roomserver, 'receivePdu' | 'receiveOutOfBandMembership'>;
   /** The room's server ACL (server-server § "Server ACLs"). */
   readonly acl: { aclAllows(roomId: string, serverName: string): Promise<boolean> };
   /** Remote servers' keys, to check the sender's signature on an invite. */

@@ -7,7 +7,7 @@
 import { ANY_JSON_OBJECT, defineEndpoint, type Endpoint } from '../../../http/define-endpoint.ts';
 import { badJson, forbidden, MatrixError, notFound } from '../../../http/matrix-error.ts';
 import { serverNameOf } from '../../../rooms/identifiers.ts';
-import { getField } from '../../../rooms/json.ts';
+import { getField, isJsonObject, type JsonObject } from '../../../rooms/json.ts';
 import { roomVersionRules } from '../../../rooms/room-versions.ts';
 import type { MembershipEndpointDeps } from './deps.ts';
 import { addOurSignature, hasRequiredSignatures } from './event-signatures.ts';
@@ -45,7 +45,17 @@ export function inviteEndpoint(deps: MembershipEndpointDeps): Endpoint {
 
       const signed = addOurSignature(pdu.json, rules, deps.serverName, deps.signingKey);
       try {
-        const result = await deps.roomserver.receivePdu(signed, auth.serverName, { roomVersion });
+        // A room we hold checks the invite against its state; for any other room the
+        // invite is all we have, kept with the stripped state the inviting server sent.
+        const result =
+          known !== undefined
+            ? await deps.roomserver.receivePdu(signed, auth.serverName, { roomVersion })
+            : await deps.roomserver.receiveOutOfBandMembership({
+                event: signed,
+                roomVersion,
+                origin: auth.serverName,
+                strippedState: inviteRoomState(body),
+              });
         log.info({ room_id: roomId, event_id: eventId, invitee, outcome: result.outcome }, 'invite received over federation');
       } catch (err) {
         // Signing is what the inviting server asked for; storing is ours to retry later.
@@ -54,4 +64,10 @@ export function inviteEndpoint(deps: MembershipEndpointDeps): Endpoint {
       return { event: signed };
     },
   });
+}
+
+/** `invite_room_state` of the request (invites-v2.yaml): the stripped state events that are objects. */
+function inviteRoomState(body: JsonObject): JsonObject[] {
+  const state = getField(body, 'invite_room_state');
+  return Array.isArray(state) ? state.filter(isJsonObject) : [];
 }

@@ -1,0 +1,151 @@
+// End-to-end encryption with a real client: matrix-js-sdk with its Rust crypto
+// (@matrix-org/matrix-sdk-crypto-wasm) in Node. Alice and Bob, each on their own device,
+// share an encrypted room (m.room.encryption, m.megolm.v1.aes-sha2) on one Stoa node; each
+// sends a message and the other decrypts it. This needs the whole chain the spec describes:
+// /keys/upload (device and one-time keys), /keys/query (device lists), /keys/claim (Olm
+// sessions), /sendToDevice (the Megolm room keys, m.room.encrypted to-device messages),
+// /sync `to_device`, `device_lists` and `device_one_time_keys_count`.
+//
+// Spec sections: client-server-api § "End-to-End Encryption" (Key management API,
+// Extensions to /sync, Messaging Algorithms m.olm.v1 / m.megolm.v1), § "Send-to-Device
+// messaging".
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import * as sdk from 'matrix-js-sdk';
+import { logger as sdkGlobalLogger, type Logger } from 'matrix-js-sdk/lib/logger.js';
+import { startNodes, stopNodes, type TestNode } from './rig/nodes.ts';
+import { registerUser, type RegisteredUser } from './rig/users.ts';
+
+const WAIT_MS = 30_000;
+
+const silentLogger: Logger = {
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  getChild: () => silentLogger,
+};
+Object.assign(sdkGlobalLogger, silentLogger, { log() {} });
+
+// The sdk arms long client-side timers per /sync; unref them so the process can exit.
+const LONG_TIMER_MS = 60_000;
+const realSetTimeout = globalThis.setTimeout;
+globalThis.setTimeout = Object.assign(
+  (handler: (...a: unknown[]) => void, delay?: number, ...args: unknown[]): NodeJS.Timeout => {
+    const timer = realSetTimeout(handler, delay, ...args);
+    if (typeof delay === 'number' && delay > LONG_TIMER_MS) timer.unref();
+    return timer;
+  },
+  { __promisify__: realSetTimeout.__promisify__ },
+) as typeof globalThis.setTimeout;
+
+const failures: string[] = [];
+
+// Push rules are another area's endpoint, not here yet; the sdk retries GET /pushrules/
+// until it answers and only then finishes its first sync. Until the server serves them,
+// this test answers that one request with the empty rule set itself. Nothing E2EE depends on it.
+const PUSH_RULES_PENDING = true;
+
+function recordingFetch(name: string): typeof globalThis.fetch {
+  return async (input, init) => {
+    const target = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    if (PUSH_RULES_PENDING && target.pathname === '/_matrix/client/v3/pushrules/') {
+      const served = await fetch(input, init);
+      if (served.status !== 404) return served;
+      return new Response(JSON.stringify({ global: { override: [], content: [], room: [], sender: [], underride: [] } }), {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      });
+    }
+    const response = await fetch(input, init);
+    if (!response.ok) {
+      const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+      failures.push(`${name}: ${init?.method ?? 'GET'} ${url.pathname} -> ${response.status} ${await response.clone().text()}`);
+    }
+    return response;
+  };
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; failed requests: ${failures.join('\n') || 'none'}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function cryptoClient(node: TestNode, user: RegisteredUser, name: string): Promise<sdk.MatrixClient> {
+  const client = sdk.createClient({
+    baseUrl: node.clientUrl,
+    accessToken: user.accessToken,
+    userId: user.userId,
+    deviceId: user.deviceId,
+    logger: silentLogger,
+    fetchFn: recordingFetch(name),
+  });
+  await client.initRustCrypto({ useIndexedDB: false });
+  await client.startClient({ initialSyncLimit: 10 });
+  await until(`${name}'s first sync`, () => client.isInitialSyncComplete());
+  return client;
+}
+
+/** The decrypted bodies of m.room.message events in the room's live timeline. */
+function decryptedBodies(client: sdk.MatrixClient, roomId: string): string[] {
+  const room = client.getRoom(roomId);
+  if (room === null) return [];
+  return room
+    .getLiveTimeline()
+    .getEvents()
+    .filter((e) => e.isEncrypted() && !e.isDecryptionFailure() && e.getType() === 'm.room.message')
+    .map((e) => String(e.getContent()['body']));
+}
+
+describe('matrix-js-sdk with Rust crypto: encrypted room on one node', { timeout: 180_000 }, () => {
+  let node: TestNode;
+  let alice: sdk.MatrixClient;
+  let bob: sdk.MatrixClient;
+  let roomId: string;
+
+  before(async () => {
+    [node] = (await startNodes(1)) as [TestNode];
+    const aliceUser = await registerUser(node, 'alice');
+    const bobUser = await registerUser(node, 'bob');
+    alice = await cryptoClient(node, aliceUser, 'alice');
+    bob = await cryptoClient(node, bobUser, 'bob');
+  });
+
+  after(async () => {
+    alice?.stopClient();
+    bob?.stopClient();
+    await stopNodes(node === undefined ? [] : [node]);
+  });
+
+  test('both devices have published their keys (keys/upload, keys/query)', async () => {
+    const keys = await alice.getCrypto()!.getUserDeviceInfo([bob.getUserId()!], true);
+    assert.ok(keys.get(bob.getUserId()!)?.has(bob.getDeviceId()!), "alice sees bob's device");
+  });
+
+  test('alice and bob join an encrypted room', async () => {
+    const created = await alice.createRoom({
+      invite: [bob.getUserId()!],
+      initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }],
+    });
+    roomId = created.room_id;
+    await until('bob to see the invite', () => bob.getRoom(roomId)?.getMyMembership() === 'invite');
+    await bob.joinRoom(roomId);
+    await until("alice to see bob's join", () => alice.getRoom(roomId)?.getMember(bob.getUserId()!)?.membership === 'join');
+    await until('both to know the room is encrypted', () => alice.isRoomEncrypted(roomId) && bob.isRoomEncrypted(roomId));
+  });
+
+  test("bob decrypts alice's message", async () => {
+    await alice.sendTextMessage(roomId, 'hello bob, this is secret');
+    await until("bob to decrypt alice's message", () => decryptedBodies(bob, roomId).includes('hello bob, this is secret'));
+  });
+
+  test("alice decrypts bob's reply", async () => {
+    await bob.sendTextMessage(roomId, 'hello alice, secret received');
+    await until("alice to decrypt bob's message", () => decryptedBodies(alice, roomId).includes('hello alice, secret received'));
+  });
+});

@@ -1,0 +1,205 @@
+// Writes an export bundle (./bundle-format.ts) from streams of event rows, wherever they
+// come from (the database for `stoa export-room`; synthetic rows in tests): events.jsonl,
+// state.jsonl and transcript.html line by line as the rows arrive, then keys.json and the
+// signed manifest. What grows with the room is one compact set of event IDs (for the DAG
+// boundary) and the set of signing servers; everything else streams.
+
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { signJson } from '../../crypto/signed-json.ts';
+import type { SigningKey } from '../../crypto/signing-key.ts';
+import { isJsonObject, type JsonObject } from '../../rooms/json.ts';
+import type { ExportEventRow } from '../../storage/export-queries.ts';
+import {
+  BUNDLE_FORMAT,
+  FILES,
+  formatEventLine,
+  type EventLineMeta,
+  type ExportScope,
+  type FileDigest,
+  type KeysFile,
+  type Manifest,
+} from './bundle-format.ts';
+import { encryptionAlgorithmOf, prevEventIdsOf, signingServersOf } from './event-fields.ts';
+import { EventIdSet } from './event-id-set.ts';
+import { HashChain } from './hash-chain.ts';
+import { HashingWriter } from './hashing-writer.ts';
+import { TRANSCRIPT_FOOTER, TRANSCRIPT_SECTION_END, transcriptHeader, transcriptRow, transcriptSectionStart } from './transcript.ts';
+
+export interface BundleInput {
+  /** An existing, empty directory. */
+  readonly outDir: string;
+  readonly serverName: string;
+  readonly signingKey: SigningKey;
+  readonly roomVersion: string;
+  readonly scope: ExportScope;
+  readonly exportedAt: number;
+  /** The state at the start of the range. */
+  readonly stateEvents: AsyncIterable<ExportEventRow>;
+  /** Timeline rows by stream ordering, then outliers (stream ordering null). */
+  readonly events: AsyncIterable<ExportEventRow>;
+  /** The verify keys of the servers that signed the exported events. */
+  keysFor(servers: ReadonlySet<string>): Promise<KeysFile>;
+}
+
+const ENCRYPTED_NOTE =
+  'The room uses end-to-end encryption: encrypted events are exported as stored — ciphertext and metadata (sender, time, device and session IDs). This server holds no keys to decrypt them.';
+const NOT_ENCRYPTED_NOTE = 'No end-to-end encryption seen in the exported range or the state at its start.';
+
+export async function writeBundle(input: BundleInput): Promise<Manifest> {
+  const { scope } = input;
+  const run = new ExportRun(scope);
+  const events = new HashingWriter(path.join(input.outDir, FILES.events));
+  const state = new HashingWriter(path.join(input.outDir, FILES.state));
+  const transcript = new HashingWriter(path.join(input.outDir, FILES.transcript));
+  try {
+    await transcript.write(
+      transcriptHeader({ serverName: input.serverName, roomId: scope.room_id, exportedAt: input.exportedAt, scope: describeScope(scope) }),
+    );
+    await transcript.write(transcriptSectionStart('State at the start of the range'));
+    for await (const row of input.stateEvents) {
+      const { line, pdu, meta } = lineOf(row);
+      run.observeState(pdu);
+      await state.writeLine(line);
+      await transcript.write(transcriptRow(meta, pdu));
+    }
+    await transcript.write(TRANSCRIPT_SECTION_END + transcriptSectionStart('Timeline'));
+    let inOutliers = false;
+    for await (const row of input.events) {
+      if (row.streamOrdering === null && !inOutliers) {
+        inOutliers = true;
+        await transcript.write(TRANSCRIPT_SECTION_END + transcriptSectionStart('Outliers (events without a timeline position)'));
+      }
+      await run.writeEvent(row, events, transcript);
+    }
+    await transcript.write(TRANSCRIPT_SECTION_END + TRANSCRIPT_FOOTER);
+  } catch (error) {
+    for (const writer of [events, state, transcript]) writer.destroy();
+    throw error;
+  }
+  const eventsDigest = await events.close();
+  const stateDigest = await state.close();
+  const transcriptDigest = await transcript.close();
+
+  const keys = await input.keysFor(run.servers);
+  const keysText = `${JSON.stringify(keys, null, 1)}\n`;
+  await writeFile(path.join(input.outDir, FILES.keys), keysText, { flag: 'wx' });
+
+  const missingKeys = [...run.servers].filter((server) => Object.keys(keys.servers[server] ?? {}).length === 0).sort();
+  const notes = [
+    'Events are exported exactly as stored, with their hashes and signatures; redacted events keep their original content where this server kept it, and redacted_by names the redaction.',
+    'Rejected and soft-failed events are included and marked; they were never part of the room as clients saw it.',
+    'Media (mxc:// URIs in events) is not included in this bundle.',
+    ...(missingKeys.length === 0 ? [] : [`No verify keys were known for: ${missingKeys.join(', ')}; their signatures cannot be checked.`]),
+  ];
+  const unsigned: Manifest = {
+    format: BUNDLE_FORMAT,
+    server_name: input.serverName,
+    exported_at: input.exportedAt,
+    room_version: input.roomVersion,
+    scope,
+    counts: { ...run.counts, state_events: stateDigest.lines, servers: run.servers.size },
+    hash_chain: { algorithm: 'sha256', head: run.chain.head },
+    files: {
+      [FILES.events]: eventsDigest,
+      [FILES.state]: stateDigest,
+      [FILES.keys]: digestOfText(keysText),
+      [FILES.transcript]: { sha256: transcriptDigest.sha256, bytes: transcriptDigest.bytes },
+    },
+    boundary_events: run.boundaryEvents(),
+    encryption:
+      run.encryptionAlgorithm === undefined
+        ? { encrypted: false, algorithm: null, note: NOT_ENCRYPTED_NOTE }
+        : { encrypted: true, algorithm: run.encryptionAlgorithm, note: ENCRYPTED_NOTE },
+    notes,
+    verify_keys: { [input.signingKey.keyId]: input.signingKey.publicKeyBase64 },
+  };
+  const manifest = signJson(unsigned as unknown as JsonObject, input.serverName, input.signingKey) as unknown as Manifest;
+  await writeFile(path.join(input.outDir, FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`, { flag: 'wx' });
+  return manifest;
+}
+
+/** The running totals of one export. */
+class ExportRun {
+  readonly chain: HashChain;
+  readonly servers = new Set<string>();
+  readonly counts = { events: 0, timeline: 0, outliers: 0, rejected: 0, soft_failed: 0, redacted: 0 };
+  encryptionAlgorithm: string | undefined;
+  readonly #seen = new EventIdSet();
+  /** prev_events named before their event was seen: checked against #seen at the end. */
+  readonly #pendingPrevs = new Set<string>();
+  constructor(scope: ExportScope) {
+    this.chain = new HashChain(scope);
+  }
+
+  observeState(pdu: JsonObject | undefined): void {
+    if (pdu === undefined) return;
+    for (const server of signingServersOf(pdu)) this.servers.add(server);
+    this.encryptionAlgorithm ??= encryptionAlgorithmOf(pdu);
+  }
+
+  async writeEvent(row: ExportEventRow, events: HashingWriter, transcript: HashingWriter): Promise<void> {
+    const { line, pdu, meta } = lineOf(row);
+    this.chain.push(line);
+    await events.writeLine(line);
+    await transcript.write(transcriptRow(meta, pdu));
+
+    this.counts.events++;
+    if (row.streamOrdering === null) this.counts.outliers++;
+    else this.counts.timeline++;
+    if (row.rejectedReason !== null) this.counts.rejected++;
+    if (row.softFailed) this.counts.soft_failed++;
+    if (row.redactedBy !== null) this.counts.redacted++;
+    this.#seen.add(row.eventId);
+    this.#pendingPrevs.delete(row.eventId);
+    if (pdu === undefined) return;
+    for (const server of signingServersOf(pdu)) this.servers.add(server);
+    if (row.rejectedReason === null) this.encryptionAlgorithm ??= encryptionAlgorithmOf(pdu);
+    for (const prev of prevEventIdsOf(pdu)) {
+      if (!this.#seen.has(prev)) this.#pendingPrevs.add(prev);
+    }
+  }
+
+  boundaryEvents(): string[] {
+    return [...this.#pendingPrevs].filter((id) => !this.#seen.has(id)).sort();
+  }
+}
+
+function lineOf(row: ExportEventRow): { line: string; pdu: JsonObject | undefined; meta: EventLineMeta } {
+  const meta: EventLineMeta = {
+    event_id: row.eventId,
+    stream_ordering: row.streamOrdering,
+    outlier: row.outlier,
+    rejected_reason: row.rejectedReason,
+    soft_failed: row.softFailed,
+    redacted_by: row.redactedBy,
+    received_ts: row.receivedTs,
+  };
+  let pdu: JsonObject | undefined;
+  try {
+    const parsed: unknown = JSON.parse(row.json);
+    pdu = isJsonObject(parsed) ? parsed : undefined;
+  } catch {
+    pdu = undefined;
+  }
+  return { line: formatEventLine(meta, row.json), pdu, meta };
+}
+
+function digestOfText(text: string): FileDigest {
+  const bytes = Buffer.from(text, 'utf8');
+  return { sha256: sha256Hex(bytes), bytes: bytes.length };
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function describeScope(scope: ExportScope): string {
+  const parts = [`room ${scope.room_id}`];
+  if (scope.since_ts !== null) parts.push(`from ${new Date(scope.since_ts).toISOString()}`);
+  if (scope.until_ts !== null) parts.push(`until ${new Date(scope.until_ts).toISOString()}`);
+  if (scope.custodian !== null) parts.push(`custodian ${scope.custodian}`);
+  parts.push(`up to stream position ${scope.up_to_stream_ordering}`);
+  return parts.join(', ');
+}

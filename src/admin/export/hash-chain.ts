@@ -1,0 +1,34 @@
+// The hash chain over events.jsonl: h_0 = sha256("stoa-export-v1" ‖ canonical JSON of the
+// scope), h_i = sha256(h_{i-1} ‖ sha256(line_i)), line_i being the line's UTF-8 bytes
+// without its newline. The manifest (signed) records the head, so editing, removing,
+// adding or reordering any line changes the head; binding the scope into h_0 stops a
+// bundle's lines being passed off under another scope.
+
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../rooms/canonical-json.ts';
+import { BUNDLE_FORMAT, type ExportScope } from './bundle-format.ts';
+
+export class HashChain {
+  #head: Buffer;
+  #length = 0;
+
+  constructor(scope: ExportScope) {
+    this.#head = createHash('sha256').update(BUNDLE_FORMAT).update(canonicalJson(scope)).digest();
+  }
+
+  /** Appends one line (text without the newline, or its UTF-8 bytes). */
+  push(line: string | Uint8Array): void {
+    const lineHash = createHash('sha256').update(line).digest();
+    this.#head = createHash('sha256').update(this.#head).update(lineHash).digest();
+    this.#length++;
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  /** The current head, lowercase hex. */
+  get head(): string {
+    return this.#head.toString('hex');
+  }
+}
