@@ -268,7 +268,7 @@ test('Syncing: full_state returns the whole state on an incremental sync, withou
   assert.ok(types.includes('m.room.create') && types.includes('m.room.join_rules') && types.includes('m.room.member'));
 });
 
-test('Syncing: unread_notifications count messages from others after the read point, highlights for mentions', async () => {
+test('Syncing: unread_notifications count messages from others after the read point, highlights for m.mentions', async () => {
   const roomId = await publicRoom(ALICE);
   await rs.setMembership({ roomId, sender: BOB, target: BOB, membership: 'join' });
   const filter = JSON.stringify({ room: { rooms: [roomId] } });
@@ -276,7 +276,9 @@ test('Syncing: unread_notifications count messages from others after the read po
   await say(roomId, BOB, 'ping', { 'm.mentions': { user_ids: [ALICE] } });
   await say(roomId, BOB, 'hey alice, no m.mentions here');
   let room = joined(await sync('alice', { filter }), roomId);
-  assert.deepEqual(room['unread_notifications'], { notification_count: 3, highlight_count: 2 });
+  // The push rules decide (§ "Receiving notifications"): since v1.17 the default rules no
+  // longer match names in the body, so only the `m.mentions` message highlights.
+  assert.deepEqual(room['unread_notifications'], { notification_count: 3, highlight_count: 1 });
   await say(roomId, ALICE, 'read it all');
   room = joined(await sync('alice', { filter }), roomId);
   assert.deepEqual(room['unread_notifications'], { notification_count: 0, highlight_count: 0 });
