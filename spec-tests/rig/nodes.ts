@@ -190,7 +190,8 @@ async function startNode(options: StartNodesOptions, ca: TestCertificateAuthorit
     const configPath = join(dataDir, 'homeserver.yaml');
     await writeFile(configPath, stringifyYaml(config));
 
-    const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    // Generous: a PGlite node starts in ~6 s on a quiet machine, but CI machines are shared.
+    const startTimeoutMs = options.startTimeoutMs ?? 150_000;
     let current = await launch(configPath, startTimeoutMs);
     const { listening } = current;
     const earlierLogs: string[] = [];

@@ -22,6 +22,7 @@ import {
   type Requester,
 } from './define-endpoint.ts';
 import {
+  badJson,
   invalidParam,
   isMatrixError,
   limitExceeded,
@@ -122,6 +123,8 @@ export function buildApp(options: AppOptions): Koa<StoaState> {
 function scopeMiddleware(options: AppOptions): Middleware<StoaState> {
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
+    // Read while the socket is attached: once a client disconnects, koa's ctx.ip throws.
+    const ip = peerAddress(ctx);
     ctx.state.requestId = randomUUID();
     ctx.state.log = options.logger.child({ listener: options.listener, request_id: ctx.state.requestId });
     try {
@@ -132,7 +135,7 @@ function scopeMiddleware(options: AppOptions): Middleware<StoaState> {
       options.metrics.observe(options.listener, ctx.method, route, ctx.status, seconds);
       // The path only: the query may hold an access token.
       ctx.state.log.info(
-        { method: ctx.method, path: ctx.path, route, status: ctx.status, duration_ms: Math.round(seconds * 1e4) / 10, ip: ctx.ip },
+        { method: ctx.method, path: ctx.path, route, status: ctx.status, duration_ms: Math.round(seconds * 1e4) / 10, ip },
         'request',
       );
     }
@@ -207,7 +210,12 @@ function routeMiddleware(endpoint: Endpoint, options: AppOptions, validators: Bo
     enforceRateLimit(ctx, endpoint, options.rateLimiter, auth);
     let body: JsonObject | undefined;
     if (validate !== undefined) {
-      body = endpoint.auth === 'federation' ? (content ?? {}) : await readJsonBody(ctx, options.maxBodyBytes, false);
+      if (endpoint.auth === 'federation') {
+        body = content ?? {};
+      } else {
+        body = await readJsonBody(ctx, options.maxBodyBytes, false);
+        rejectNulEscapes(ctx.state.rawBody);
+      }
       validate(body);
     }
 
@@ -238,6 +246,22 @@ function rejectNulCharacters(params: Readonly<Record<string, string>>, query: UR
   }
   for (const [name, value] of query) {
     if (name.includes('\u0000') || value.includes('\u0000')) throw invalidParam('Query parameter contains a NUL character');
+  }
+}
+
+// A `\u0000` escape preceded by an even number of backslashes (an odd number would make it
+// the text "\u0000" after an escaped backslash).
+const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/i;
+
+/**
+ * Client bodies: U+0000 in any string is refused (M_BAD_JSON). Handlers store fields such
+ * as algorithms, display names and device names in text columns, which cannot hold it;
+ * checking the raw text once here is simpler and cheaper than every handler checking its
+ * fields. (Raw NUL bytes are already invalid JSON.)
+ */
+function rejectNulEscapes(rawBody: string | undefined): void {
+  if (rawBody !== undefined && rawBody.includes('0000') && NUL_ESCAPE.test(rawBody)) {
+    throw badJson('Strings in the request body may not contain U+0000');
   }
 }
 
@@ -303,7 +327,7 @@ function enforceRateLimit(
   auth: Requester | FederationOrigin | undefined,
 ): void {
   if (limiter === undefined || endpoint.rateLimit === undefined) return;
-  const key = auth === undefined ? `ip:${ctx.ip}` : 'userId' in auth ? `user:${auth.userId}` : `server:${auth.serverName}`;
+  const key = auth === undefined ? `ip:${peerAddress(ctx)}` : 'userId' in auth ? `user:${auth.userId}` : `server:${auth.serverName}`;
   const waitMs = limiter.consume(endpoint.rateLimit, key);
   if (waitMs > 0) throw limitExceeded(waitMs);
 }
@@ -329,4 +353,9 @@ function writeResult(ctx: Context, result: unknown): void {
 
 function isStream(value: unknown): value is NodeJS.ReadableStream {
   return typeof value === 'object' && value !== null && typeof (value as { pipe?: unknown }).pipe === 'function';
+}
+
+/** The peer's address, or '' when the socket is already gone (koa's ctx.ip would throw). */
+function peerAddress(ctx: Context): string {
+  return ctx.req.socket?.remoteAddress ?? '';
 }
