@@ -250,7 +250,8 @@ describe('interop with Synapse', { skip: unavailable }, () => {
     await eventually('Stoa to see carol joined', async () => ((await stoaMembership(bob, stoaRoom, carol.userId)) === 'join' ? true : undefined), logs);
 
     // Synapse → Stoa: alice invites dave into a private Synapse room; dave sees it in /sync and joins.
-    const created = await ok(await synapseCall(alice, 'POST', '/createRoom', { preset: 'private_chat', name: 'Private on Synapse' }), 'private room on Synapse');
+    // Version 12: the room ID names no server, so Stoa must go through the inviter's server.
+    const created = await ok(await synapseCall(alice, 'POST', '/createRoom', { preset: 'private_chat', name: 'Private on Synapse', room_version: '12' }), 'private room on Synapse');
     const privateRoom = (created.body as { room_id: string }).room_id;
     await ok(await synapseCall(alice, 'POST', `/rooms/${enc(privateRoom)}/invite`, { user_id: dave.userId }), 'invite via Synapse');
     const atDave = await syncUntil('the invite in dave\u2019s Stoa /sync', (path) => stoaCall(dave, 'GET', path), invitedTo(privateRoom));
@@ -266,7 +267,7 @@ describe('interop with Synapse', { skip: unavailable }, () => {
 
   test('invites can be rejected both ways', async () => {
     // Synapse → Stoa, rejected on Stoa (make_leave / send_leave against Synapse).
-    const created = await ok(await synapseCall(alice, 'POST', '/createRoom', { preset: 'private_chat' }), 'room on Synapse');
+    const created = await ok(await synapseCall(alice, 'POST', '/createRoom', { preset: 'private_chat', room_version: '12' }), 'room on Synapse');
     const room = (created.body as { room_id: string }).room_id;
     await ok(await synapseCall(alice, 'POST', `/rooms/${enc(room)}/invite`, { user_id: dave.userId }), 'invite via Synapse');
     let daveSince: string | undefined;
