@@ -516,6 +516,21 @@ export interface EventConsumerPositionsTable {
   position: number;
 }
 
+/** One entry of the hash-chained admin audit log (migration 0011). */
+export interface AdminAuditLogTable {
+  seq: number;
+  ts: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  /** Where the action came from: the client IP, or `cli@<host>`. */
+  origin: string;
+  details: string;
+  /** Lowercase hex SHA-256 of the previous entry (the genesis hash for the first). */
+  prev_hash: string;
+  hash: string;
+}
+
 export interface Database {
   events: EventsTable;
   push_rules: PushRulesTable;
@@ -567,6 +582,7 @@ export interface Database {
   e2e_to_device_txns: E2eToDeviceTxnsTable;
   e2e_backup_versions: E2eBackupVersionsTable;
   e2e_backup_keys: E2eBackupKeysTable;
+  admin_audit_log: AdminAuditLogTable;
 }
 
 /**

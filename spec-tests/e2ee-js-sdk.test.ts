@@ -149,3 +149,57 @@ describe('matrix-js-sdk with Rust crypto: encrypted room on one node', { timeout
     await until("alice to decrypt bob's message", () => decryptedBodies(alice, roomId).includes('hello alice, secret received'));
   });
 });
+
+// The same over federation (issue 6's headline case): alice on A, bob on B. Bob's device keys
+// reach alice through /user/keys/query, her Olm sessions need /user/keys/claim on B, the
+// Megolm room keys travel as m.direct_to_device EDUs, and each side learns of the other's
+// devices through m.device_list_update. Server-server § "End-to-End Encryption", § "Device
+// Management", § "Send-to-device messaging".
+describe('matrix-js-sdk with Rust crypto: encrypted room across two federating nodes', { timeout: 300_000 }, () => {
+  let nodes: TestNode[] = [];
+  let alice: sdk.MatrixClient;
+  let bob: sdk.MatrixClient;
+  let roomId: string;
+
+  before(async () => {
+    nodes = await startNodes(2, { tls: true });
+    const [a, b] = nodes as [TestNode, TestNode];
+    alice = await cryptoClient(a, await registerUser(a, 'alice'), 'alice@A');
+    bob = await cryptoClient(b, await registerUser(b, 'bob'), 'bob@B');
+  });
+
+  after(async () => {
+    alice?.stopClient();
+    bob?.stopClient();
+    await stopNodes(nodes);
+  });
+
+  test('alice on A invites bob on B to an encrypted room; bob joins through A', async () => {
+    const created = await alice.createRoom({
+      invite: [bob.getUserId()!],
+      initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }],
+    });
+    roomId = created.room_id;
+    await until('bob to see the invite', () => bob.getRoom(roomId)?.getMyMembership() === 'invite');
+    await bob.joinRoom(roomId, { viaServers: [nodes[0]!.serverName] });
+    await until("alice to see bob's join", () => alice.getRoom(roomId)?.getMember(bob.getUserId()!)?.membership === 'join');
+    await until('both to know the room is encrypted', () => alice.isRoomEncrypted(roomId) && bob.isRoomEncrypted(roomId));
+  });
+
+  test("each sees the other's device over federation", async () => {
+    const bobsDevices = await alice.getCrypto()!.getUserDeviceInfo([bob.getUserId()!], true);
+    assert.ok(bobsDevices.get(bob.getUserId()!)?.has(bob.getDeviceId()!), "alice sees bob's device");
+    const alicesDevices = await bob.getCrypto()!.getUserDeviceInfo([alice.getUserId()!], true);
+    assert.ok(alicesDevices.get(alice.getUserId()!)?.has(alice.getDeviceId()!), "bob sees alice's device");
+  });
+
+  test("bob on B decrypts alice's message", async () => {
+    await alice.sendTextMessage(roomId, 'hello bob, across sites');
+    await until("bob to decrypt alice's message", () => decryptedBodies(bob, roomId).includes('hello bob, across sites'));
+  });
+
+  test("alice on A decrypts bob's reply", async () => {
+    await bob.sendTextMessage(roomId, 'hello alice, received across sites');
+    await until("alice to decrypt bob's message", () => decryptedBodies(alice, roomId).includes('hello alice, received across sites'));
+  });
+});

@@ -16,14 +16,14 @@ import { startNodes, stopNodes, type TestNode } from './rig/nodes.ts';
 import { expectSpecResponse } from './rig/openapi.ts';
 
 const SEED = 20_261_111;
-const FUZZ_SECONDS = Number(process.env['STOA_FUZZ_SECONDS'] ?? '35');
+const FUZZ_SECONDS = Number(process.env['STOA_FUZZ_SECONDS'] ?? '30');
 
 let nodes: TestNode[] = [];
 let world: FuzzWorld | undefined;
 let coverage: Coverage;
 
 before(async () => {
-  nodes = await startNodes(1, { tls: true, configOverrides: { rate_limits: { enabled: false } } });
+  nodes = await startNodes(1, { tls: true, startTimeoutMs: 120_000, configOverrides: { rate_limits: { enabled: false } } });
   world = await FuzzWorld.create(nodes[0]!);
   const sender = new Sender({ clientUrl: nodes[0]!.clientUrl, federationUrl: nodes[0]!.federationUrl, ca: nodes[0]!.caCertificate });
   try {

@@ -1,7 +1,7 @@
 // Benchmark: audit export and offline verification of one large room (issue 8). Target:
 // at least 20,000 events/s both ways for a 1,000,000-event room, peak memory under 200 MB.
 //
-//   node bench/export/run.ts [--events 1000000] [--workers N] [--engine pglite|postgres]
+//   node bench/export/run.ts [--events 1000000] [--workers N] [--engine pglite|postgres] [--heap-mb 96]
 //
 // --engine postgres creates a throwaway database on the server STOA_TEST_POSTGRES_URL names
 // (default postgres://postgres@127.0.0.1:5432/postgres) and drops it afterwards. PGlite
@@ -174,7 +174,10 @@ async function verifyPhase(dir: string): Promise<PhaseResult> {
 /** Runs this file as `--phase NAME` in a child process and returns its JSON line. */
 function child(phase: string, dir: string, extra: readonly string[]): Promise<PhaseResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--phase', phase, '--dir', dir, ...extra], {
+    // A capped heap shows the memory the phase needs; uncapped, V8 collects lazily and RSS
+    // grows with whatever the machine lets it have.
+    const heap = `--max-old-space-size=${option('heap-mb', '96')}`;
+    const proc = spawn(process.execPath, [heap, fileURLToPath(import.meta.url), '--phase', phase, '--dir', dir, ...extra], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

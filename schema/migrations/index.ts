@@ -13,6 +13,7 @@ import { migration0007Federation } from './0007_federation.ts';
 import { migration0008E2ee } from './0008_e2ee.ts';
 import { migration0009Media } from './0009_media.ts';
 import { migration0010PushRelations } from './0010_push_relations.ts';
+import { migration0011Admin } from './0011_admin.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': migration0001Initial,
@@ -25,4 +26,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0008_e2ee': migration0008E2ee,
   '0009_media': migration0009Media,
   '0010_push_relations': migration0010PushRelations,
+  '0011_admin': migration0011Admin,
 });

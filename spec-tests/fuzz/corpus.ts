@@ -74,6 +74,22 @@ export const CORPUS: readonly CorpusCase[] = [
     auth: 'user',
     body: '{}',
   },
+  {
+    name: 'U+0000 in a client body string reached a PostgreSQL text column (500); src/http/app.ts now refuses \\u0000 in client bodies with M_BAD_JSON',
+    listener: 'client',
+    method: 'POST',
+    target: '/_matrix/client/v3/room_keys/version',
+    auth: 'user',
+    body: '{"algorithm":"\\u0000","auth_data":{}}',
+  },
+  {
+    name: 'U+0000 in a device display name (same fix)',
+    listener: 'client',
+    method: 'PUT',
+    target: '/_matrix/client/v3/devices/{deviceId}',
+    auth: 'user',
+    body: '{"display_name":"a\\u0000b"}',
+  },
 ];
 
 function fill(template: string, ids: FuzzIdentities): string {

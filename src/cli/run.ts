@@ -41,6 +41,8 @@ export async function runCli(
         return await (await import('./commands/export-room.ts')).exportRoomCommand(command, environment, io);
       case 'verify-export':
         return await (await import('./commands/verify-export.ts')).verifyExportCommand(command, environment, io);
+      case 'verify-audit-log':
+        return await (await import('./commands/verify-audit-log.ts')).verifyAuditLogCommand(command, environment, io);
     }
   } catch (error) {
     // Commands that parse their own options (export-room, verify-export) report them here.

@@ -11,6 +11,8 @@ Commands:
                                            (or of every room of a user); TIME is ISO 8601 or ms
   verify-export BUNDLE [--expect-key ed25519:ID=BASE64] [--workers N]
                                            check a bundle offline; exit 1 when a problem is found
+  verify-audit-log [--config FILE] [--expect-head SEQ:HASH]
+                                           check the admin audit log's hash chain
   help                                     show this text
 
 The config file is --config FILE, else $STOA_CONFIG, else ./data/homeserver.yaml, which

@@ -226,6 +226,17 @@ const expectedSchema: { readonly [T in keyof Database]: Nullability<Database[T]>
     is_verified: 'not null',
     session_data: 'not null',
   },
+  admin_audit_log: {
+    seq: 'not null',
+    ts: 'not null',
+    actor: 'not null',
+    action: 'not null',
+    target: 'nullable',
+    origin: 'not null',
+    details: 'not null',
+    prev_hash: 'not null',
+    hash: 'not null',
+  },
 };
 
 async function relationExists(db: StoaDatabase, name: string): Promise<boolean> {

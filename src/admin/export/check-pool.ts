@@ -23,7 +23,8 @@ export class CheckPool {
     this.#keys = keyTableOf(keys);
     const init: WorkerInit = { roomVersion: rules.id, keys };
     for (let i = 0; i < workerCount; i++) {
-      const worker = new Worker(WORKER_URL, { workerData: init });
+      // Small heaps: a worker holds one batch at a time, and the export's memory should stay flat.
+      const worker = new Worker(WORKER_URL, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
       worker.on('message', (message: { id: number; result: EventCheckResult }) => {
         const waiter = this.#pending.get(message.id);
         this.#pending.delete(message.id);

@@ -14,6 +14,7 @@ import { testKey } from '../../roomserver/testing.ts';
 import type { ExportEventRow } from '../../storage/export-queries.ts';
 import { FILES, formatEventLine, type ExportScope, type KeysFile } from './bundle-format.ts';
 import { writeBundle } from './bundle-writer.ts';
+import { EventIdSet } from './event-id-set.ts';
 import { HashChain } from './hash-chain.ts';
 import { syntheticRoomRows } from './testing.ts';
 import { escapeHtml } from './transcript.ts';
@@ -101,6 +102,15 @@ describe('hash chain (bundle format stoa-export-v1)', () => {
     );
     assert.doesNotMatch(line, /[\r\n]/);
     assert.deepEqual(JSON.parse(line).pdu, { type: 'm.room.message', content: { body: 'a\nb' } });
+  });
+
+  test('the compact event ID set grows and answers like a Set', () => {
+    const set = new EventIdSet();
+    for (let i = 0; i < 5000; i++) assert.equal(set.add(`$event${i}`), true);
+    assert.equal(set.size, 5000);
+    assert.equal(set.add('$event123'), false);
+    assert.equal(set.has('$event4999'), true);
+    assert.equal(set.has('$event5000'), false);
   });
 
   test('transcript escaping covers the HTML metacharacters', () => {

@@ -98,6 +98,26 @@ describe('stoa export-room / verify-export', () => {
     assert.match(verified.stdout, /custodian @alice:local\.test/);
   });
 
+  test('every export is in the audit log; verify-audit-log finds an altered entry (exit 1)', async () => {
+    const intact = await run(['verify-audit-log', '--config', configFile]);
+    assert.equal(intact.code, 0, intact.stdout + intact.stderr);
+    assert.match(intact.stdout, /^VERIFIED: 2 audit log entries, chain intact; head 2:[0-9a-f]{64}/);
+    const head = /head (\S+)/.exec(intact.stdout)?.[1] ?? '';
+    const db = await openDatabase({ engine: 'pglite', path: path.join(dir, 'db') });
+    try {
+      const first = await db.kysely.selectFrom('admin_audit_log').selectAll().where('seq', '=', 1).executeTakeFirstOrThrow();
+      assert.equal(first.action, 'export-room');
+      assert.equal(first.target, roomId);
+      assert.match(first.origin, /^cli@/);
+      await db.kysely.updateTable('admin_audit_log').set({ target: '!another:local.test' }).where('seq', '=', 1).execute();
+    } finally {
+      await db.close();
+    }
+    const altered = await run(['verify-audit-log', '--config', configFile, '--expect-head', head]);
+    assert.equal(altered.code, 1);
+    assert.match(altered.stdout, /entry 1: the entry was altered/);
+  });
+
   test('bad command lines exit 2 with the usage; an unknown room exits 1', async () => {
     const both = await run(['export-room', '--config', configFile, '--room', roomId, '--user', '@a:b', '--out', path.join(dir, 'x')]);
     assert.equal(both.code, 2);

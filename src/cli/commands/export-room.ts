@@ -2,8 +2,10 @@
 // (issue 8 item 1). Reads the database and the signing key; writes a bundle directory.
 
 import { readFile } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { AuditLog } from '../../admin/audit-log/audit-log.ts';
 import { exportCustodian, ExportError, exportRoom, type ExportDeps, type ExportSummary } from '../../admin/export/exporter.ts';
 import type { StoaEnvironment } from '../../config/env.ts';
 import { loadConfig } from '../../config/load.ts';
@@ -51,6 +53,18 @@ export async function exportRoomCommand(command: ParsedCommand, environment: Sto
         ? [await exportRoom(deps, { roomId: args.room, outDir: args.out, ...range })]
         : await exportCustodian(deps, { userId: args.user ?? '', outDir: args.out, ...range });
     const seconds = (performance.now() - started) / 1000;
+    await new AuditLog(db).append({
+      actor: `cli:${userInfo().username}`,
+      action: args.room !== undefined ? 'export-room' : 'export-custodian',
+      target: args.room ?? args.user ?? null,
+      origin: `cli@${hostname()}`,
+      details: {
+        out: path.resolve(args.out),
+        since_ts: args.sinceTs ?? null,
+        until_ts: args.untilTs ?? null,
+        bundles: summaries.map(({ manifest }) => ({ room_id: manifest.scope.room_id, events: manifest.counts.events, chain_head: manifest.hash_chain.head })),
+      },
+    });
     let total = 0;
     for (const { dir, manifest } of summaries) {
       total += manifest.counts.events;

@@ -103,6 +103,8 @@ export class DeviceListUpdateEduHandler implements EduHandler {
       this.#deps.logger.debug({ origin: edu.origin, user_id: update.userId }, 'm.device_list_update ignored: no local user shares a room');
       return;
     }
+    // Checked again: close() may have begun while we looked the watchers up.
+    if (this.#closed) return;
     this.#enqueue(update.userId, () => this.#process(edu.origin, update));
   }
 
