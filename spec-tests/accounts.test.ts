@@ -18,11 +18,11 @@ let strict: TestNode;
 before(async () => {
   [[node], [strict]] = (await Promise.all([
     // Limits out of the way for the functional tests; the strict node tests them.
-    startNodes(1, { configOverrides: { rate_limits: { login: GENEROUS, registration: GENEROUS, failed_login: GENEROUS } } }),
+    startNodes(1, { configOverrides: { rate_limits: { enabled: true, login: GENEROUS, registration: GENEROUS, failed_login: GENEROUS } } }),
     startNodes(1, {
       configOverrides: {
         registration: { require_token: true },
-        rate_limits: { login: { per_second: 0.001, burst: 2 }, registration: GENEROUS },
+        rate_limits: { enabled: true, login: { per_second: 0.001, burst: 2 }, registration: GENEROUS },
       },
     }),
   ])) as [[TestNode], [TestNode]];

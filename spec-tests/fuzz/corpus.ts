@@ -90,6 +90,30 @@ export const CORPUS: readonly CorpusCase[] = [
     auth: 'user',
     body: '{"display_name":"a\\u0000b"}',
   },
+  {
+    name: 'prototype pollution: keys/signatures/upload wrote failures["__proto__"][key] into Object.prototype, after which every request answered a plain-text 500 and the node died; src/http/request-body.ts now refuses keys Object.prototype has',
+    listener: 'client',
+    method: 'POST',
+    target: '/_matrix/client/v3/keys/signatures/upload',
+    auth: 'user',
+    body: '{"__proto__":{"admin":true},"constructor":{"prototype":{"x":1}}}',
+  },
+  {
+    name: 'a "constructor" user key made failures["constructor"] the Object constructor (TypeError, 500)',
+    listener: 'client',
+    method: 'POST',
+    target: '/_matrix/client/v3/keys/signatures/upload',
+    auth: 'user',
+    body: '{"constructor":{"keys":{}}}',
+  },
+  {
+    name: 'the same poison keys in a federation body',
+    listener: 'federation',
+    method: 'POST',
+    target: '/_matrix/federation/v1/user/keys/query',
+    auth: 'x-matrix',
+    body: '{"device_keys":{"__proto__":[],"toString":[]}}',
+  },
 ];
 
 function fill(template: string, ids: FuzzIdentities): string {

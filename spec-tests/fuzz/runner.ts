@@ -213,9 +213,17 @@ export async function runFuzz(world: FuzzWorld, endpoints: readonly FuzzEndpoint
   let sinceHeal = 0;
 
   const heal = async (): Promise<void> => {
-    healing ??= world.ensureHealthy().finally(() => {
-      healing = undefined;
-    });
+    healing ??= world
+      .ensureHealthy()
+      .catch((error: unknown) => {
+        // Registering, logging in or creating a room failed: that is a failure of the node
+        // too (the rig's requests are valid), not a reason to stop the run.
+        const detail = `repairing the fuzz world failed: ${error instanceof Error ? error.message : String(error)}`;
+        failures.push({ kind: 'server-error', request: { operation: 'world-repair', listener: 'client', method: '-', target: '-', headers: {}, body: undefined, mutation: '-' }, status: undefined, detail, log: watch.latestError() });
+      })
+      .finally(() => {
+        healing = undefined;
+      });
     await healing;
   };
 

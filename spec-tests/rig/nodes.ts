@@ -183,6 +183,8 @@ async function startNode(options: StartNodesOptions, ca: TestCertificateAuthorit
         extra_ca_paths: caPath === undefined ? [] : [caPath],
       },
       media: { store_path: join(dataDir, 'media') },
+      // Tests drive nodes far faster than people do; a test about limits turns them on.
+      rate_limits: { enabled: false },
       log_level: 'info',
       metrics: { enabled: true, bind: '127.0.0.1', port: metricsPort },
     };

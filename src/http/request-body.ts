@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { JsonParseError, parseJsonStrict } from '../rooms/canonical-json.ts';
 import { isJsonObject, type JsonObject } from '../rooms/json.ts';
-import { notJson, tooLarge } from './matrix-error.ts';
+import { badJson, notJson, tooLarge } from './matrix-error.ts';
 
 /** The client went away before sending its whole body. */
 export class RequestAbortedError extends Error {
@@ -99,5 +99,32 @@ export function parseJsonObjectBody(bytes: Uint8Array): ParsedJsonBody {
     throw error;
   }
   if (!isJsonObject(value)) throw notJson('Content must be a JSON object');
+  const inherited = inheritedKeyIn(value, 0);
+  if (inherited !== undefined) throw badJson(`Object key ${JSON.stringify(inherited)} is not allowed`);
   return { text, value };
+}
+
+// Names every plain object inherits. As keys of a request body they are poison: handlers
+// build maps keyed by the body's keys (`failures[userId] ??= {}`), and for these names the
+// lookup finds the inherited value (Object.prototype, the Object constructor), so the
+// following assignment writes into objects the whole process shares. No Matrix identifier
+// or field is named like this, so refusing them once, here, closes the whole class.
+const INHERITED_KEYS: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+function inheritedKeyIn(value: unknown, depth: number): string | undefined {
+  // The parser already bounds nesting; the guard keeps this walk bounded on its own too.
+  if (depth > 200 || typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const found = inheritedKeyIn(item, depth + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    if (INHERITED_KEYS.has(key)) return key;
+    const found = inheritedKeyIn(child, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }

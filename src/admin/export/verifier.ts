@@ -67,7 +67,7 @@ export interface PinnedKey {
 export interface VerifyOptions {
   /** Keys the manifest must be signed with (one of them); unpinned bundles prove integrity only. */
   readonly expectKeys?: readonly PinnedKey[];
-  /** Worker threads for the event checks; 0 checks on the calling thread. Default: one per core. */
+  /** Worker threads for the event checks; 0 checks on the calling thread. Default: one per core (none for small bundles). */
   readonly workers?: number;
   /** Problems kept in the report; the rest are only counted. Default 1,000. */
   readonly maxProblems?: number;
@@ -91,6 +91,7 @@ export interface VerifyReport {
 }
 
 const BATCH_LINES = 256;
+const SMALL_BUNDLE_EVENTS = 5000;
 
 export async function verifyExport(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const problems = new ProblemList(options.maxProblems ?? 1000);
@@ -129,7 +130,9 @@ export async function verifyExport(dir: string, options: VerifyOptions = {}): Pr
   }
 
   const keys = await readKeysFile(path.join(dir, FILES.keys), problems);
-  const pool = new CheckPool(rules, keys, options.workers ?? availableParallelism());
+  // Starting a worker costs more than checking a few thousand events on this thread.
+  const workers = options.workers ?? (manifest.counts.events < SMALL_BUNDLE_EVENTS ? 0 : availableParallelism());
+  const pool = new CheckPool(rules, keys, workers);
   try {
     const state = await checkLines(dir, FILES.state, pool, problems, stats, undefined);
     stats.stateEvents = state.lines;
