@@ -125,7 +125,7 @@ export class EventsRepository {
 
   async byId(eventId: string): Promise<StoredEvent | undefined> {
     const row = await this.#db.selectFrom('events').selectAll().where('event_id', '=', eventId).executeTakeFirst();
-    return row === undefined ? undefined : fromRow(row);
+    return row === undefined ? undefined : storedEventFromRow(row);
   }
 
   async byIds(eventIds: readonly string[]): Promise<StoredEvent[]> {
@@ -135,7 +135,7 @@ export class EventsRepository {
       .selectAll()
       .where('event_id', 'in', [...new Set(eventIds)])
       .execute();
-    return rows.map(fromRow);
+    return rows.map(storedEventFromRow);
   }
 
   /** The IDs among `eventIds` that are stored. */
@@ -246,7 +246,7 @@ export class EventsRepository {
       .where('soft_failed', '=', false)
       .orderBy('stream_ordering')
       .execute();
-    return rows.map(fromRow);
+    return rows.map(storedEventFromRow);
   }
 
   /** A room's timeline events (not outliers, not rejected, not soft-failed) in a stream range. */
@@ -263,7 +263,7 @@ export class EventsRepository {
       .orderBy('stream_ordering', query.direction === 'forward' ? 'asc' : 'desc')
       .limit(query.limit)
       .execute();
-    return rows.map(fromRow);
+    return rows.map(storedEventFromRow);
   }
 
   async recordTransaction(txn: EventTransaction, eventId: string, createdTs: number): Promise<void> {
@@ -293,7 +293,8 @@ export class EventsRepository {
   }
 }
 
-function fromRow(row: Selectable<EventsTable>): StoredEvent {
+/** One `events` row as the rest of Stoa sees it; every reader of the table maps rows here. */
+export function storedEventFromRow(row: Selectable<EventsTable>): StoredEvent {
   return {
     eventId: row.event_id,
     roomId: row.room_id,

@@ -3,28 +3,29 @@
 // by keyset pagination so memory stays flat and the cost per page stays constant however
 // far into a room of millions of events the export is. Read-only.
 
-import type { Kysely, Selectable } from 'kysely';
-import type { Database, EventsTable } from '../../schema/database.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../schema/database.ts';
 import type { StoaDatabase } from './database.ts';
+import { storedEventFromRow, type StoredEvent } from './events-repository.ts';
 
 /** One stored event with everything the export records about it. */
-export interface ExportEventRow {
-  readonly eventId: string;
-  /** null for outliers. */
-  readonly streamOrdering: number | null;
-  readonly type: string;
-  readonly stateKey: string | null;
-  readonly sender: string;
-  readonly originServerTs: number;
-  /** The event JSON exactly as stored. */
-  readonly json: string;
-  readonly roomVersion: string;
-  readonly outlier: boolean;
-  readonly rejectedReason: string | null;
-  readonly softFailed: boolean;
-  readonly redactedBy: string | null;
-  readonly receivedTs: number;
-}
+/** What an export reads of an event: the stored JSON exactly as received, and its status. */
+export type ExportEventRow = Pick<
+  StoredEvent,
+  | 'eventId'
+  | 'streamOrdering'
+  | 'type'
+  | 'stateKey'
+  | 'sender'
+  | 'originServerTs'
+  | 'json'
+  | 'roomVersion'
+  | 'outlier'
+  | 'rejectedReason'
+  | 'softFailed'
+  | 'redactedBy'
+  | 'receivedTs'
+>;
 
 /** Which of a room's events to read; both bounds on `origin_server_ts`, optional. */
 export interface ExportEventFilter {
@@ -83,7 +84,7 @@ export class ExportQueries {
     if (filter.sinceTs !== undefined) query = query.where('origin_server_ts', '>=', filter.sinceTs);
     if (filter.untilTs !== undefined) query = query.where('origin_server_ts', '<', filter.untilTs);
     const rows = await query.orderBy('stream_ordering').limit(limit).execute();
-    return rows.map(fromRow);
+    return rows.map(storedEventFromRow);
   }
 
   /**
@@ -108,7 +109,7 @@ export class ExportQueries {
       );
     }
     const rows = await query.orderBy('received_ts').orderBy('event_id').limit(limit).execute();
-    return rows.map(fromRow);
+    return rows.map(storedEventFromRow);
   }
 
   /** The rows of `eventIds` (any room, any status), in no particular order. */
@@ -119,7 +120,7 @@ export class ExportQueries {
       .selectAll()
       .where('event_id', 'in', [...new Set(eventIds)])
       .execute();
-    return rows.map(fromRow);
+    return rows.map(storedEventFromRow);
   }
 
   /** Rooms in which `userId` has a membership (any: join, leave, invite, ban, knock) — a custodian's rooms. */
@@ -140,20 +141,3 @@ export class ExportQueries {
   }
 }
 
-function fromRow(row: Selectable<EventsTable>): ExportEventRow {
-  return {
-    eventId: row.event_id,
-    streamOrdering: row.stream_ordering,
-    type: row.type,
-    stateKey: row.state_key,
-    sender: row.sender,
-    originServerTs: row.origin_server_ts,
-    json: row.json,
-    roomVersion: row.room_version,
-    outlier: row.outlier,
-    rejectedReason: row.rejected_reason,
-    softFailed: row.soft_failed,
-    redactedBy: row.redacted_by,
-    receivedTs: row.received_ts,
-  };
-}
