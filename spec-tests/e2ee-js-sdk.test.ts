@@ -43,22 +43,8 @@ globalThis.setTimeout = Object.assign(
 
 const failures: string[] = [];
 
-// Push rules are another area's endpoint, not here yet; the sdk retries GET /pushrules/
-// until it answers and only then finishes its first sync. Until the server serves them,
-// this test answers that one request with the empty rule set itself. Nothing E2EE depends on it.
-const PUSH_RULES_PENDING = true;
-
 function recordingFetch(name: string): typeof globalThis.fetch {
   return async (input, init) => {
-    const target = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-    if (PUSH_RULES_PENDING && target.pathname === '/_matrix/client/v3/pushrules/') {
-      const served = await fetch(input, init);
-      if (served.status !== 404) return served;
-      return new Response(JSON.stringify({ global: { override: [], content: [], room: [], sender: [], underride: [] } }), {
-        status: 200,
-        headers: { 'content-type': 'application/json' },
-      });
-    }
     const response = await fetch(input, init);
     if (!response.ok) {
       const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
