@@ -13,33 +13,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as sdk from 'matrix-js-sdk';
-import { logger as sdkGlobalLogger, type Logger } from 'matrix-js-sdk/lib/logger.js';
+import { silentSdkLogger as silentLogger } from './rig/js-sdk.ts';
 import { startNodes, stopNodes, type TestNode } from './rig/nodes.ts';
 import { registerUser, type RegisteredUser } from './rig/users.ts';
 
 const WAIT_MS = 30_000;
-
-const silentLogger: Logger = {
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  getChild: () => silentLogger,
-};
-Object.assign(sdkGlobalLogger, silentLogger, { log() {} });
-
-// The sdk arms long client-side timers per /sync; unref them so the process can exit.
-const LONG_TIMER_MS = 60_000;
-const realSetTimeout = globalThis.setTimeout;
-globalThis.setTimeout = Object.assign(
-  (handler: (...a: unknown[]) => void, delay?: number, ...args: unknown[]): NodeJS.Timeout => {
-    const timer = realSetTimeout(handler, delay, ...args);
-    if (typeof delay === 'number' && delay > LONG_TIMER_MS) timer.unref();
-    return timer;
-  },
-  { __promisify__: realSetTimeout.__promisify__ },
-) as typeof globalThis.setTimeout;
 
 const failures: string[] = [];
 

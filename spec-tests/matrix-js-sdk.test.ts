@@ -15,43 +15,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as sdk from 'matrix-js-sdk';
-import { logger as sdkGlobalLogger, type Logger } from 'matrix-js-sdk/lib/logger.js';
+import { silentSdkLogger as silentLogger } from './rig/js-sdk.ts';
 import { startNodes, stopNodes, type TestNode } from './rig/nodes.ts';
 import { registerUser } from './rig/users.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const MESSAGE_COUNT = 100;
 const WAIT_MS = 20_000;
-
-// ---------------------------------------------------------------------------------------
-// The sdk's logging: silenced (it logs every sync at debug level), both the per-client
-// logger and the global one some models still use.
-
-const silentLogger: Logger = {
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  getChild: () => silentLogger,
-};
-// The global logger and every logger derived from it from now on (MatrixRTC, per room).
-Object.assign(sdkGlobalLogger, silentLogger, { log() {} });
-
-// The sdk arms a plain timer per /sync request for its client-side timeout (poll timeout +
-// 80 s) and stopClient() leaves them armed, which would hold this test process open for
-// almost two minutes after the last test. Long timers are unref'd: they still fire while
-// anything else keeps the process alive, so the sdk behaves exactly as it would otherwise.
-const LONG_TIMER_MS = 60_000;
-const realSetTimeout = globalThis.setTimeout;
-globalThis.setTimeout = Object.assign(
-  (handler: (...a: unknown[]) => void, delay?: number, ...args: unknown[]): NodeJS.Timeout => {
-    const timer = realSetTimeout(handler, delay, ...args);
-    if (typeof delay === 'number' && delay > LONG_TIMER_MS) timer.unref();
-    return timer;
-  },
-  { __promisify__: realSetTimeout.__promisify__ },
-) as typeof globalThis.setTimeout;
 
 // ---------------------------------------------------------------------------------------
 // Failed requests, recorded through the sdk's fetchFn so a timeout can say why.
