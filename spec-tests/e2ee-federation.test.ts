@@ -8,11 +8,8 @@
 // The tests run in order and share the nodes, the room and bob's keys.
 
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ed25519KeyPairFromSeed, generateEd25519Seed, type Ed25519KeyPair } from '../src/crypto/ed25519.ts';
-import { signedKeyDocument } from '../src/crypto/server-key-testing.ts';
 import { signableBytes } from '../src/crypto/signed-json.ts';
 import { generateSigningKey, type SigningKey } from '../src/crypto/signing-key.ts';
 import { signRequest } from '../src/crypto/x-matrix.ts';
@@ -20,9 +17,9 @@ import { encodeBase64 } from '../src/rooms/base64.ts';
 import { canonicalJson } from '../src/rooms/canonical-json.ts';
 import type { JsonObject } from '../src/rooms/json.ts';
 import { request, type HttpResponse } from './rig/http.ts';
+import { startKeyServer, type RunningKeyServer } from './rig/key-server.ts';
 import { startNodes, stopNodes, type TestNode } from './rig/nodes.ts';
 import { expectSpecResponse } from './rig/openapi.ts';
-import { testCertificateAuthority } from './rig/tls.ts';
 import { registerUser, type RegisteredUser } from './rig/users.ts';
 
 interface Session {
@@ -108,32 +105,19 @@ function changedIn(responses: readonly JsonObject[]): string[] {
 
 /** A homeserver that exists only to sign requests: its key server on HTTPS (the rig's CA). */
 class SigningPeer {
-  readonly #server: Server;
+  readonly #keyServer: RunningKeyServer;
   readonly #key: SigningKey;
   readonly serverName: string;
 
-  private constructor(server: Server, key: SigningKey, serverName: string) {
-    this.#server = server;
+  private constructor(keyServer: RunningKeyServer, key: SigningKey) {
+    this.#keyServer = keyServer;
     this.#key = key;
-    this.serverName = serverName;
+    this.serverName = keyServer.serverName;
   }
 
   static async start(): Promise<SigningPeer> {
-    const leaf = await (await testCertificateAuthority()).issue('127.0.0.1');
     const key = generateSigningKey('peer1');
-    let serverName = '';
-    const server = createServer({ cert: leaf.certificate, key: leaf.privateKey }, (req, res) => {
-      res.setHeader('content-type', 'application/json');
-      if (req.url === '/_matrix/key/v2/server') {
-        res.end(JSON.stringify(signedKeyDocument({ serverName, key, validUntilTs: Date.now() + 86_400_000 })));
-        return;
-      }
-      res.statusCode = 404;
-      res.end(JSON.stringify({ errcode: 'M_NOT_FOUND', error: 'Not found' }));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    serverName = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-    return new SigningPeer(server, key, serverName);
+    return new SigningPeer(await startKeyServer(key), key);
   }
 
   request(node: TestNode, method: string, uri: string, content?: JsonObject): Promise<HttpResponse> {
@@ -147,10 +131,7 @@ class SigningPeer {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeAllConnections();
-    });
+    return this.#keyServer.close();
   }
 }
 

@@ -3,16 +3,13 @@
 // generated requests reach the deep code paths. Requests may log the user out, deactivate
 // it or make it leave the room: `ensureHealthy` notices and builds a fresh world.
 
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { signedKeyDocument } from '../../src/crypto/server-key-testing.ts';
 import type { SigningKey } from '../../src/crypto/signing-key.ts';
 import { signRequest } from '../../src/crypto/x-matrix.ts';
 import { testKey } from '../../src/roomserver/testing.ts';
 import type { JsonValue } from '../../src/rooms/json.ts';
 import { request } from '../rig/http.ts';
+import { startKeyServer, type RunningKeyServer } from '../rig/key-server.ts';
 import type { TestNode } from '../rig/nodes.ts';
-import { testCertificateAuthority } from '../rig/tls.ts';
 import { registerUser } from '../rig/users.ts';
 import type { FuzzIdentities } from './identities.ts';
 import { PduFactory } from './pdus.ts';
@@ -20,38 +17,22 @@ import type { RequestWorld } from './requests.ts';
 
 /** A homeserver that only publishes its key; every other request gets a 404 Matrix error. */
 export class FakeRemote {
-  readonly #server: Server;
+  readonly #keyServer: RunningKeyServer;
   readonly key: SigningKey;
   readonly serverName: string;
 
-  private constructor(server: Server, key: SigningKey, serverName: string) {
-    this.#server = server;
+  private constructor(keyServer: RunningKeyServer, key: SigningKey) {
+    this.#keyServer = keyServer;
     this.key = key;
-    this.serverName = serverName;
+    this.serverName = keyServer.serverName;
   }
 
   static async start(key: SigningKey): Promise<FakeRemote> {
-    const leaf = await (await testCertificateAuthority()).issue('127.0.0.1');
-    let serverName = '';
-    const server = createServer({ cert: leaf.certificate, key: leaf.privateKey }, (req, res) => {
-      res.setHeader('content-type', 'application/json');
-      if (req.url === '/_matrix/key/v2/server') {
-        res.end(JSON.stringify(signedKeyDocument({ serverName, key, validUntilTs: Date.now() + 86_400_000 })));
-        return;
-      }
-      res.statusCode = 404;
-      res.end(JSON.stringify({ errcode: 'M_NOT_FOUND', error: 'Not found' }));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    serverName = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-    return new FakeRemote(server, key, serverName);
+    return new FakeRemote(await startKeyServer(key), key);
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeAllConnections();
-    });
+    return this.#keyServer.close();
   }
 }
 

@@ -1,0 +1,40 @@
+// A fake remote homeserver's key server: HTTPS on a free loopback port, certificate from
+// the run's test CA, publishing one signing key at /_matrix/key/v2/server (server-server
+// § "Publishing Keys"). Tests that act as another server sign with the key; the node
+// under test fetches it from here.
+
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { signedKeyDocument } from '../../src/crypto/server-key-testing.ts';
+import type { SigningKey } from '../../src/crypto/signing-key.ts';
+import { testCertificateAuthority } from './tls.ts';
+
+export interface RunningKeyServer {
+  /** `127.0.0.1:<port>`: the server name peers resolve straight to this listener. */
+  readonly serverName: string;
+  close(): Promise<void>;
+}
+
+export async function startKeyServer(key: SigningKey): Promise<RunningKeyServer> {
+  const leaf = await (await testCertificateAuthority()).issue('127.0.0.1');
+  let serverName = '';
+  const server = createServer({ cert: leaf.certificate, key: leaf.privateKey }, (req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (req.url === '/_matrix/key/v2/server') {
+      res.end(JSON.stringify(signedKeyDocument({ serverName, key, validUntilTs: Date.now() + 86_400_000 })));
+      return;
+    }
+    res.statusCode = 404;
+    res.end(JSON.stringify({ errcode: 'M_NOT_FOUND', error: 'Not found' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  serverName = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    serverName,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
