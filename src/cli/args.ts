@@ -4,8 +4,8 @@ import { UsageError } from './io.ts';
 export type CommandName = 'start' | 'migrate' | 'generate-keys' | 'help' | SelfParsingCommand;
 
 /** Commands with options of their own, parsed by the command (`args`: everything after its name). */
-export type SelfParsingCommand = 'export-room' | 'verify-export' | 'verify-audit-log';
-const SELF_PARSING: readonly string[] = ['export-room', 'verify-export', 'verify-audit-log'] satisfies SelfParsingCommand[];
+export type SelfParsingCommand = 'export-room' | 'verify-export' | 'verify-audit-log' | 'backup' | 'restore';
+const SELF_PARSING: readonly string[] = ['export-room', 'verify-export', 'verify-audit-log', 'backup', 'restore'] satisfies SelfParsingCommand[];
 
 export interface ParsedCommand {
   readonly command: CommandName;

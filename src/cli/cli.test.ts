@@ -163,6 +163,36 @@ describe('stoa migrate', () => {
   });
 });
 
+describe('stoa backup and restore (embedded database)', () => {
+  test('a backup restores into an empty database path that migrate then finds up to date', async () => {
+    const folder = await mkdtemp(path.join(dir, 'backup-'));
+    const file = path.join(folder, 'homeserver.yaml');
+    await writeFile(file, `server_name: example.org\nlog_level: warn\ndatabase:\n  engine: pglite\n  path: ${path.join(folder, 'db')}\n`);
+    assert.equal((await run(['migrate', '--config', file], { cwd: dir })).code, 0);
+    const archive = path.join(folder, 'stoa.tar.gz');
+    const backup = await run(['backup', '--config', file, '--out', archive], { cwd: dir });
+    assert.equal(backup.code, 0, backup.stderr);
+    assert.ok(await exists(archive));
+
+    const occupied = await run(['restore', '--config', file, '--from', archive], { cwd: dir });
+    assert.equal(occupied.code, 1);
+    assert.match(occupied.stderr, /is not empty/);
+
+    const restoredFile = path.join(folder, 'restored.yaml');
+    await writeFile(restoredFile, `server_name: example.org\nlog_level: warn\ndatabase:\n  engine: pglite\n  path: ${path.join(folder, 'db2')}\n`);
+    const restore = await run(['restore', '--config', restoredFile, '--from', archive], { cwd: dir });
+    assert.equal(restore.code, 0, restore.stderr);
+    const migrate = await run(['migrate', '--config', restoredFile], { cwd: dir });
+    assert.match(migrate.stdout, /the database schema is up to date/);
+  });
+
+  test('backup without --out is a usage error', async () => {
+    const result = await run(['backup'], { cwd: dir });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--out FILE is required/);
+  });
+});
+
 /** Collects a running server's JSON log lines and resolves when one matches. */
 function watchLog(child: ChildProcess): { lines: Record<string, unknown>[]; waitFor(msg: string): Promise<Record<string, unknown>> } {
   const lines: Record<string, unknown>[] = [];

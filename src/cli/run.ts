@@ -43,6 +43,10 @@ export async function runCli(
         return await (await import('./commands/verify-export.ts')).verifyExportCommand(command, environment, io);
       case 'verify-audit-log':
         return await (await import('./commands/verify-audit-log.ts')).verifyAuditLogCommand(command, environment, io);
+      case 'backup':
+        return await (await import('./commands/backup.ts')).backupCommand(command, environment, io);
+      case 'restore':
+        return await (await import('./commands/backup.ts')).restoreCommand(command, environment, io);
     }
   } catch (error) {
     // Commands that parse their own options (export-room, verify-export) report them here.

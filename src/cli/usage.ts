@@ -13,6 +13,10 @@ Commands:
                                            check a bundle offline; exit 1 when a problem is found
   verify-audit-log [--config FILE] [--expect-head SEQ:HASH]
                                            check the admin audit log's hash chain
+  backup [--config FILE] --out FILE        write the embedded (PGlite) database to a .tar.gz;
+                                           the server must be stopped (PostgreSQL: pg_dump)
+  restore [--config FILE] --from FILE      recreate the embedded database from such a file
+                                           into an empty database.path
   help                                     show this text
 
 The config file is --config FILE, else $STOA_CONFIG, else ./data/homeserver.yaml, which
