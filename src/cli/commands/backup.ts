@@ -18,26 +18,30 @@ const POSTGRES_ADVICE =
 export async function backupCommand(command: ParsedCommand, environment: StoaEnvironment, io: CliIo): Promise<number> {
   const values = parse('backup', command, 'out');
   const config = await loadConfig((await locateConfig(values.config, environment, false)).path);
-  if (config.database.engine !== 'pglite') {
+  const database = config.database;
+  if (database.engine !== 'pglite') {
     io.err(`stoa: ${POSTGRES_ADVICE}`);
     return EXIT_FAILURE;
   }
+  const dataDir = database.path;
   return report(io, async () => {
-    const { bytes } = await backupPGlite(config.database.path, values.file);
-    io.out(`backed up ${config.database.path} to ${values.file} (${bytes} bytes); also keep ${config.signing_key_path} and the media directory`);
+    const { bytes } = await backupPGlite(dataDir, values.file);
+    io.out(`backed up ${dataDir} to ${values.file} (${bytes} bytes); also keep ${config.signing_key_path} and the media directory`);
   });
 }
 
 export async function restoreCommand(command: ParsedCommand, environment: StoaEnvironment, io: CliIo): Promise<number> {
   const values = parse('restore', command, 'from');
   const config = await loadConfig((await locateConfig(values.config, environment, false)).path);
-  if (config.database.engine !== 'pglite') {
+  const database = config.database;
+  if (database.engine !== 'pglite') {
     io.err(`stoa: ${POSTGRES_ADVICE}`);
     return EXIT_FAILURE;
   }
+  const dataDir = database.path;
   return report(io, async () => {
-    await restorePGlite(values.file, config.database.path);
-    io.out(`restored ${values.file} into ${config.database.path}; \`stoa start\` applies any newer migrations`);
+    await restorePGlite(values.file, dataDir);
+    io.out(`restored ${values.file} into ${dataDir}; \`stoa start\` applies any newer migrations`);
   });
 }
 
