@@ -9,7 +9,7 @@ import { createE2eeFederation } from './federation/edu/e2ee-wiring.ts';
 import { createFederation, createFederationTransport, type EduHandler, type Federation } from './federation/index.ts';
 import { clientListenerFederationEndpoints, federationFoundationEndpoints } from './federation/server/foundation.ts';
 import { startHttp } from './http/server.ts';
-import { systemDns } from './federation/client/dns.ts';
+import { systemDns } from './net/dns.ts';
 import { FederationMediaFetcher } from './federation/media-fetcher.ts';
 import { createMedia } from './media/index.ts';
 import type { Logger } from './logger.ts';

@@ -24,6 +24,7 @@ export type Layer =
   | 'media'
   | 'admin'
   | 'http'
+  | 'net'
   | 'config'
   | 'logger'
   | 'main'
@@ -41,12 +42,14 @@ export const DEPENDENCY_RULES: Readonly<Record<Layer, Readonly<Partial<Record<La
   schema: {},
   roomserver: { rooms: 'value', crypto: 'value', storage: 'value' },
   // The network front ends. federation and client-api never import each other.
-  federation: { roomserver: 'value', rooms: 'value', crypto: 'value', storage: 'value', http: 'value' },
-  'client-api': { roomserver: 'value', rooms: 'value', crypto: 'value', storage: 'value', http: 'value' },
-  media: { roomserver: 'value', rooms: 'value', crypto: 'value', storage: 'value', http: 'value' },
+  federation: { roomserver: 'value', rooms: 'value', crypto: 'value', storage: 'value', http: 'value', net: 'value' },
+  'client-api': { roomserver: 'value', rooms: 'value', crypto: 'value', storage: 'value', http: 'value', net: 'value' },
+  media: { roomserver: 'value', rooms: 'value', crypto: 'value', storage: 'value', http: 'value', net: 'value' },
   admin: { roomserver: 'value', rooms: 'value', crypto: 'value', storage: 'value', http: 'value' },
   // The HTTP framework sees storage only as types (a handle to pass on, never queries).
   http: { rooms: 'value', crypto: 'value', storage: 'type', config: 'value' },
+  // Outbound-connection safety (the private-address guard, DNS): node built-ins only.
+  net: {},
   // config reads schema/config.schema.json.
   config: { schema: 'value' },
   logger: {},

@@ -17,7 +17,7 @@ import { tryDecodeBase64 } from '../rooms/base64.ts';
 import { FederationInboundRepository } from '../storage/federation-inbound-repository.ts';
 import { ProfilesRepository } from '../storage/profiles-repository.ts';
 import { ServerKeysRepository, type StoaDatabase } from '../storage/index.ts';
-import { systemDns, type FederationDns } from './client/dns.ts';
+import { systemDns, type Dns } from '../net/dns.ts';
 import { FederationClient } from './client/federation-client.ts';
 import { notaryFetchersFromConfig, OriginKeyFetcher } from './client/key-fetchers.ts';
 import { ServerDiscovery } from './client/server-discovery.ts';
@@ -52,7 +52,7 @@ export interface FederationTransportDeps {
   readonly logger: Logger;
   readonly clock: () => number;
   /** Default: the system resolver. Tests and closed networks answer lookups themselves. */
-  readonly dns?: FederationDns;
+  readonly dns?: Dns;
 }
 
 export interface FederationTransport {

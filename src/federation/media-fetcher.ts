@@ -8,8 +8,8 @@
 // not import each other, and main.ts checks the fit when it wires them.
 
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
-import { guardedLookup } from './client/address-guard.ts';
-import type { FederationDns } from './client/dns.ts';
+import { guardedLookup } from '../net/address-guard.ts';
+import type { Dns } from '../net/dns.ts';
 import { RemoteMatrixError } from './client/errors.ts';
 import type { FederationClient } from './client/federation-client.ts';
 
@@ -39,7 +39,7 @@ const MAX_REDIRECTS = 3;
 
 export interface FederationMediaFetcherOptions {
   readonly client: FederationClient;
-  readonly dns: FederationDns;
+  readonly dns: Dns;
   /** `federation.allow_private_addresses`, applied to `Location` URLs too. */
   readonly allowPrivateAddresses: boolean;
   /** Whether our operator's allow/deny lists let us talk to a server. */

@@ -22,7 +22,7 @@ import { generateSigningKey } from '../../crypto/signing-key.ts';
 import { parseJsonStrict } from '../../rooms/canonical-json.ts';
 import type { JsonObject } from '../../rooms/json.ts';
 import { authenticateXMatrix } from '../server/x-matrix-auth.ts';
-import type { FederationDns } from './dns.ts';
+import type { Dns } from '../../net/dns.ts';
 import { FederationConnectionError, FederationResponseError, RemoteMatrixError } from './errors.ts';
 import { FederationClient } from './federation-client.ts';
 import { NotaryKeyFetcher, notaryFetchersFromConfig, OriginKeyFetcher } from './key-fetchers.ts';
@@ -88,7 +88,7 @@ async function startServer(cert: { cert: string; private: string }, handler: Han
 }
 
 // fed.test resolves to loopback; everything else is unknown.
-const dns: FederationDns = {
+const dns: Dns = {
   resolveSrv: async () => [],
   lookup: async (hostname) => (hostname === 'fed.test' ? [{ address: '127.0.0.1', family: 4 }] : []),
 };

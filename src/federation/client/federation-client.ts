@@ -10,7 +10,7 @@ import type { SigningKey } from '../../crypto/signing-key.ts';
 import { canonicalJson, JsonParseError, parseJsonStrict } from '../../rooms/canonical-json.ts';
 import { getField, isJsonObject } from '../../rooms/json.ts';
 import type { JsonObject, JsonValue } from '../../rooms/json.ts';
-import { assertAllowedAddress } from './address-guard.ts';
+import { assertAllowedAddress } from '../../net/address-guard.ts';
 import { FederationConnectionError, FederationRequestError, FederationResponseError, RemoteMatrixError } from './errors.ts';
 import { DiscoveryError, originUrl } from './server-discovery.ts';
 import type { ResolvedServer } from './server-discovery.ts';

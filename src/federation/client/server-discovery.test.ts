@@ -3,14 +3,14 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { assertAllowedAddress, ForbiddenAddressError, guardedLookup, isNonPublicAddress } from './address-guard.ts';
-import type { FederationDns, ResolvedAddress, SrvRecord } from './dns.ts';
+import { assertAllowedAddress, ForbiddenAddressError, guardedLookup, isNonPublicAddress } from '../../net/address-guard.ts';
+import type { Dns, ResolvedAddress, SrvRecord } from '../../net/dns.ts';
 import { cacheControlMaxAgeMs, DiscoveryError, originUrl, parseWellKnownBody, ServerDiscovery } from './server-discovery.ts';
 import type { WellKnownFetcher, WellKnownResponse } from './server-discovery.ts';
 
 const HOUR = 3_600_000;
 
-class FakeDns implements FederationDns {
+class FakeDns implements Dns {
   readonly srv = new Map<string, SrvRecord[]>();
   readonly addresses = new Map<string, ResolvedAddress[]>();
   readonly srvQueries: string[] = [];

@@ -8,7 +8,7 @@ import { JsonParseError, parseJsonStrict } from '../../rooms/canonical-json.ts';
 import { parseServerName } from '../../rooms/identifiers.ts';
 import type { ServerName } from '../../rooms/identifiers.ts';
 import { getField, isJsonObject } from '../../rooms/json.ts';
-import type { FederationDns, SrvRecord } from './dns.ts';
+import type { Dns, SrvRecord } from '../../net/dns.ts';
 
 export const DEFAULT_FEDERATION_PORT = 8448;
 
@@ -71,7 +71,7 @@ export const DEFAULT_DISCOVERY_TIMINGS: DiscoveryTimings = {
 };
 
 export interface ServerDiscoveryOptions {
-  readonly dns: FederationDns;
+  readonly dns: Dns;
   readonly wellKnown: WellKnownFetcher;
   readonly now?: () => number;
   readonly timings?: Partial<DiscoveryTimings>;
@@ -127,7 +127,7 @@ function pickSrv(records: readonly SrvRecord[]): SrvRecord | undefined {
 }
 
 export class ServerDiscovery {
-  readonly #dns: FederationDns;
+  readonly #dns: Dns;
   readonly #wellKnown: WellKnownFetcher;
   readonly #now: () => number;
   readonly #timings: DiscoveryTimings;

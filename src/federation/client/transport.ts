@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import type { buildConnector } from 'undici';
 import type { StoaConfig } from '../../config/types.ts';
-import { ForbiddenAddressError, guardedLookup } from './address-guard.ts';
-import type { FederationDns } from './dns.ts';
+import { ForbiddenAddressError, guardedLookup } from '../../net/address-guard.ts';
+import type { Dns } from '../../net/dns.ts';
 import type { ConnectionFailure } from './errors.ts';
 
 export interface FederationTlsOptions {
@@ -27,7 +27,7 @@ export async function loadFederationTls(
 
 export interface TransportOptions {
   readonly tls: FederationTlsOptions;
-  readonly dns: FederationDns;
+  readonly dns: Dns;
   readonly allowPrivateAddresses: boolean;
   readonly connectTimeoutMs: number;
 }

@@ -1,4 +1,5 @@
-// Refusing private destinations. A peer (or anyone who can create a room alias or a server
+// Refusing private destinations for every outbound connection (federation, remote media, URL
+// previews, push gateways). A peer (or anyone who can create a room alias or a server
 // name) could otherwise point our federation client at the loopback interface or the local
 // network, turning the homeserver into a proxy into places the internet cannot reach. The
 // check runs on the address actually connected to (inside the socket's DNS lookup), so a
@@ -6,7 +7,7 @@
 
 import { BlockList, isIP } from 'node:net';
 import type { LookupAddress, LookupOptions } from 'node:dns';
-import type { FederationDns } from './dns.ts';
+import type { Dns } from './dns.ts';
 
 // Addresses that are not the public internet (IANA special-purpose registries).
 const NON_PUBLIC = new BlockList();
@@ -74,7 +75,7 @@ export type SocketLookup = (hostname: string, options: LookupOptions, callback: 
  * A `lookup` for sockets: resolves through `dns` and, unless `allowPrivate`, keeps only
  * public addresses, failing with `ForbiddenAddressError` when none is left.
  */
-export function guardedLookup(dns: FederationDns, allowPrivate: boolean): SocketLookup {
+export function guardedLookup(dns: Dns, allowPrivate: boolean): SocketLookup {
   return (hostname, options, callback) => {
     dns.lookup(hostname).then(
       (resolved) => {

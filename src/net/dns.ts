@@ -15,7 +15,7 @@ export interface ResolvedAddress {
   readonly family: 4 | 6;
 }
 
-export interface FederationDns {
+export interface Dns {
   /** SRV records for `name`; empty when there are none (NXDOMAIN, no data). */
   resolveSrv(name: string): Promise<SrvRecord[]>;
   /** A/AAAA (CNAMEs followed) for `hostname`; empty or a rejection when there are none. */
@@ -25,7 +25,7 @@ export interface FederationDns {
 const NO_RECORDS = new Set(['ENOTFOUND', 'ENODATA', 'ESERVFAIL', 'ENONAME', 'NXDOMAIN']);
 
 /** The system resolver (node:dns/promises). */
-export const systemDns: FederationDns = {
+export const systemDns: Dns = {
   async resolveSrv(name) {
     try {
       return await dnsResolveSrv(name);
