@@ -10,6 +10,11 @@ import type { StoaDatabase } from '../storage/index.ts';
 import { MediaKeyRing } from './blob-crypto.ts';
 import { FileBlobStore } from './blob-store.ts';
 import { mediaClientEndpoints, mediaFederationEndpoints } from './endpoints/index.ts';
+import { previewEndpoints } from './endpoints/preview.ts';
+import { allowListPolicy } from '../net/address-guard.ts';
+import { systemDns, type Dns } from '../net/dns.ts';
+import { PageFetcher } from './url-preview/page-fetcher.ts';
+import { UrlPreviewService } from './url-preview/url-preview-service.ts';
 import { MediaService } from './media-service.ts';
 import type { RemoteMediaFetcher } from './remote-media.ts';
 import { Thumbnailer } from './thumbnailer.ts';
@@ -24,6 +29,8 @@ export interface MediaDeps {
   readonly clock: () => number;
   /** Unset when federation is off: remote media is then not found. */
   readonly remote?: RemoteMediaFetcher;
+  /** For URL previews; default: the system resolver. */
+  readonly dns?: Dns;
 }
 
 export interface Media {
@@ -42,10 +49,11 @@ export async function createMedia(deps: MediaDeps): Promise<Media> {
   const keys = await loadKeys(config.media.encryption);
   const blobs = new FileBlobStore(config.media.store_path, keys);
   await blobs.init();
+  const repository = new MediaRepository(deps.db);
   const service = new MediaService({
     serverName: config.server_name,
     config: config.media,
-    repository: new MediaRepository(deps.db),
+    repository,
     blobs,
     thumbnailer: new Thumbnailer(),
     ...(deps.remote === undefined ? {} : { remote: deps.remote }),
@@ -53,7 +61,14 @@ export async function createMedia(deps: MediaDeps): Promise<Media> {
     clock: deps.clock,
   });
   if (keys !== undefined) log.info({ key_id: keys.current.id }, 'media encryption at rest is on');
-  if (config.media.url_preview.enabled) log.warn('media.url_preview.enabled is set, but URL previews are not implemented yet: preview_url stays unavailable');
+  const previewConfig = config.media.url_preview;
+  const pageFetcher = previewConfig.enabled
+    ? new PageFetcher({ dns: deps.dns ?? systemDns, privateAddresses: allowListPolicy(previewConfig.ip_range_allowlist), timeoutMs: previewConfig.timeout_ms })
+    : undefined;
+  const previews =
+    pageFetcher === undefined
+      ? []
+      : previewEndpoints(new UrlPreviewService({ config: previewConfig, media: service, repository, fetcher: pageFetcher, logger: log, clock: deps.clock }));
   const purge = setInterval(() => {
     service.purgeExpiredPending().catch((err: unknown) => log.warn({ err }, 'could not purge expired media URIs'));
   }, PURGE_INTERVAL_MS);
@@ -61,10 +76,11 @@ export async function createMedia(deps: MediaDeps): Promise<Media> {
   return {
     service,
     blobs,
-    clientEndpoints: mediaClientEndpoints(service),
+    clientEndpoints: mediaClientEndpoints(service, previews),
     federationEndpoints: mediaFederationEndpoints(service),
     async close() {
       clearInterval(purge);
+      await pageFetcher?.close();
     },
   };
 }

@@ -106,6 +106,31 @@ export class MediaService {
     return mxcUri(this.serverName, mediaId);
   }
 
+  /**
+   * Stores content the server fetched itself (a URL preview's image): owned by no user, so
+   * it counts against no one's quota. Returns the mxc:// URI.
+   */
+  async storeServerOwned(input: { contentType: string; bytes: Uint8Array }): Promise<string> {
+    const mediaId = generateMediaId();
+    const stored = await this.#deps.blobs.put([input.bytes], { maxBytes: this.maxUploadBytes, expectedBytes: input.bytes.length });
+    try {
+      await this.#repository.insertUpload({
+        serverName: this.serverName,
+        mediaId,
+        userId: undefined,
+        contentType: sanitizeContentType(input.contentType),
+        filename: undefined,
+        size: stored.size,
+        sha256: stored.sha256,
+        now: this.#deps.clock(),
+      });
+    } catch (error) {
+      await this.#releaseBlob(stored.sha256);
+      throw error;
+    }
+    return mxcUri(this.serverName, mediaId);
+  }
+
   /** POST /_matrix/media/v1/create. */
   async create(userId: string): Promise<{ contentUri: string; unusedExpiresAt: number }> {
     const now = this.#deps.clock();

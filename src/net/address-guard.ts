@@ -61,9 +61,35 @@ export class ForbiddenAddressError extends Error {
   }
 }
 
+/**
+ * Which non-public addresses a client may still reach: none (`false`), all (`true`, for
+ * closed networks and tests), or those in an allow list (an intranet the admin named).
+ */
+export type PrivateAddressPolicy = boolean | BlockList;
+
+/** Builds the allow-list policy from CIDR strings ("10.1.0.0/16", "fd00::/8"). */
+export function allowListPolicy(cidrs: readonly string[]): PrivateAddressPolicy {
+  if (cidrs.length === 0) return false;
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [network = '', prefix = ''] = cidr.split('/');
+    const family = isIP(network);
+    if (family === 0 || !/^\d{1,3}$/.test(prefix)) throw new Error(`not a network in CIDR notation: ${cidr}`);
+    list.addSubnet(network, Number(prefix), family === 4 ? 'ipv4' : 'ipv6');
+  }
+  return list;
+}
+
+function isPermitted(address: string, policy: PrivateAddressPolicy): boolean {
+  if (policy === true || !isNonPublicAddress(address)) return true;
+  if (policy === false) return false;
+  const family = isIP(address);
+  return family !== 0 && policy.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
 /** Throws `ForbiddenAddressError` for an IP literal we may not connect to. */
-export function assertAllowedAddress(address: string, allowPrivate: boolean): void {
-  if (!allowPrivate && isNonPublicAddress(address)) throw new ForbiddenAddressError(address, [address]);
+export function assertAllowedAddress(address: string, allowPrivate: PrivateAddressPolicy): void {
+  if (!isPermitted(address, allowPrivate)) throw new ForbiddenAddressError(address, [address]);
 }
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
@@ -75,17 +101,17 @@ export type SocketLookup = (hostname: string, options: LookupOptions, callback: 
  * A `lookup` for sockets: resolves through `dns` and, unless `allowPrivate`, keeps only
  * public addresses, failing with `ForbiddenAddressError` when none is left.
  */
-export function guardedLookup(dns: Dns, allowPrivate: boolean): SocketLookup {
+export function guardedLookup(dns: Dns, allowPrivate: PrivateAddressPolicy): SocketLookup {
   return (hostname, options, callback) => {
     dns.lookup(hostname).then(
       (resolved) => {
         const family = options.family === 4 || options.family === 6 ? options.family : undefined;
         let usable = family === undefined ? resolved : resolved.filter((entry) => entry.family === family);
-        if (!allowPrivate) usable = usable.filter((entry) => !isNonPublicAddress(entry.address));
+        if (allowPrivate !== true) usable = usable.filter((entry) => isPermitted(entry.address, allowPrivate));
         const first = usable[0];
         if (first === undefined) {
           const error: NodeJS.ErrnoException =
-            resolved.length === 0 || allowPrivate
+            resolved.length === 0 || allowPrivate === true
               ? Object.assign(new Error(`no address found for ${hostname}`), { code: 'ENOTFOUND' })
               : new ForbiddenAddressError(hostname, resolved.map((entry) => entry.address));
           callback(error, options.all === true ? [] : '', undefined);
