@@ -9,95 +9,19 @@
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { signEvent } from '../src/crypto/event-signing.ts';
-import type { SigningKey } from '../src/crypto/signing-key.ts';
 import { RemoteMatrixError } from '../src/federation/client/errors.ts';
-import { createFederation, createFederationTransport, type Federation } from '../src/federation/index.ts';
-import { buildApp } from '../src/http/app.ts';
 import { MatrixError } from '../src/http/matrix-error.ts';
-import { createHttpMetrics } from '../src/http/metrics.ts';
-import { silentLogger, testConfig } from '../src/http/testing.ts';
-import { Roomserver } from '../src/roomserver/index.ts';
-import { testKey } from '../src/roomserver/testing.ts';
 import type { JsonObject } from '../src/rooms/json.ts';
 import { parsePdu } from '../src/rooms/pdu/parse.ts';
 import { roomVersionRules } from '../src/rooms/room-versions.ts';
 import { AliasesRepository } from '../src/storage/aliases-repository.ts';
-import { migrateToLatest } from '../src/storage/index.ts';
-import { createTestDatabase, type TestDatabase } from '../src/storage/testing.ts';
-import { findFreePort } from './rig/nodes.ts';
 import { expectMatrixError, expectSpecResponse } from './rig/openapi.ts';
 import { testCertificateAuthority } from './rig/tls.ts';
-
-interface InProcessNode {
-  readonly serverName: string;
-  readonly key: SigningKey;
-  readonly db: TestDatabase;
-  readonly roomserver: Roomserver;
-  readonly federation: Federation;
-  user(localpart: string): string;
-  close(): Promise<void>;
-}
-
-async function startNode(seed: number, caPath: string): Promise<InProcessNode> {
-  const ca = await testCertificateAuthority();
-  const leaf = await ca.issue('127.0.0.1');
-  const port = await findFreePort();
-  const serverName = `127.0.0.1:${port}`;
-  const db = await createTestDatabase('pglite');
-  const report = await migrateToLatest(db.db);
-  if (report.error !== undefined) throw report.error;
-  const config = testConfig({
-    server_name: serverName,
-    federation: { allow_private_addresses: true, verify_tls: true, extra_ca_paths: [caPath] },
-  });
-  const key = testKey(seed, `n${seed}`);
-  const logger = silentLogger();
-  const deps = { config, db: db.db, signingKey: key, logger, clock: Date.now };
-  const transport = await createFederationTransport(deps);
-  const roomserver = new Roomserver({ ...deps, serverName, remoteKeys: transport.remoteKeys, federation: transport.fetcher });
-  const federation = createFederation({ ...deps, roomserver, transport });
-  const app = buildApp({
-    listener: 'federation',
-    endpoints: federation.federationEndpoints,
-    federationAuth: federation.federationAuth,
-    logger,
-    metrics: createHttpMetrics(),
-    maxBodyBytes: 1 << 20,
-  });
-  const server: Server = createServer({ cert: leaf.certificate, key: leaf.privateKey }, app.callback());
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    serverName,
-    key,
-    db,
-    roomserver,
-    federation,
-    user: (localpart) => `@${localpart}:${serverName}`,
-    async close() {
-      await federation.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await db.dispose();
-    },
-  };
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { eventually, startInProcessNode, type InProcessNode } from './rig/in-process-node.ts';
 
 /** A federation call as the spec-validation helpers want it: status and body, errors included. */
 async function call(run: () => Promise<JsonObject>): Promise<{ status: number; body: unknown }> {
@@ -129,7 +53,7 @@ describe('membership over federation (two in-process servers over HTTPS)', () =>
     tmp = await mkdtemp(join(tmpdir(), 'stoa-fed-membership-'));
     const caPath = join(tmp, 'ca.crt');
     await writeFile(caPath, (await testCertificateAuthority()).certificate);
-    [a, b] = await Promise.all([startNode(11, caPath), startNode(12, caPath)]);
+    [a, b] = await Promise.all([startInProcessNode(11, caPath), startInProcessNode(12, caPath)]);
     alice = a.user('alice');
     ({ roomId: publicRoom } = await a.roomserver.createRoom({
       creator: alice,
