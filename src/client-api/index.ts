@@ -30,6 +30,8 @@ import type { RemoteAliasResolver } from './endpoints/aliases/alias-directory.ts
 import type { RemoteRoomMembership } from './endpoints/rooms-write/remote.ts';
 import { roomsWriteEndpoints } from './endpoints/rooms-write/index.ts';
 import { createE2ee, type E2eeFederation } from './e2ee/index.ts';
+import { SlidingSyncService } from './sliding-sync/sliding-sync-service.ts';
+import { slidingSyncEndpoints } from './endpoints/sliding-sync/index.ts';
 import { createE2eeStreams, type E2eeStreams } from '../storage/e2ee-streams.ts';
 
 import { PushRulesService } from './push/push-rules-service.ts';
@@ -200,6 +202,18 @@ export function createClientApi(deps: ClientApiDeps): ClientApi {
 
   return {
     endpoints,
+  // Simplified sliding sync (issue 9 item 7, MSC4186): the same sources and notifier as /sync.
+  const slidingSync = new SlidingSyncService({
+    roomserver: deps.roomserver,
+    db: deps.db,
+    clock: deps.clock,
+    sources: sync.sources,
+    notifier: sync.notifier,
+    pushRules,
+    aggregations,
+  });
+  endpoints.push(...slidingSyncEndpoints(slidingSync));
+
     accessTokens,
     rateLimiter,
     ephemeral,

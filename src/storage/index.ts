@@ -34,6 +34,7 @@ export { RoomsRepository, type NewRoom, type StoredRoom } from './rooms-reposito
 export { RoomStore, ROOM_WRITE_LOCK_NAMESPACE } from './room-store.ts';
 export { FiltersRepository } from './filters-repository.ts';
 export { SyncRepository, type MembershipChangeRow, type TimelineRow } from './sync-repository.ts';
+export { SlidingSyncRepository } from './sliding-sync-repository.ts';
 export { AccountsRepository, type NewUser, type RegistrationToken, type StoredUser } from './accounts-repository.ts';
 export { DevicesRepository, type NewDevice, type StoredDevice } from './devices-repository.ts';
 export { TokensRepository, type NewAccessToken, type StoredAccessToken, type StoredRefreshToken } from './tokens-repository.ts';

@@ -68,6 +68,11 @@ export class SyncService {
     this.notifier = new Notifier(options.roomserver, presentSources(this.#sources));
   }
 
+  /** The stream sources this service reads (simplified sliding sync reads the same ones). */
+  get sources(): SyncSources {
+    return this.#sources;
+  }
+
   /** The position of every stream now (what an empty sync would return as `next_batch`). */
   async currentPosition(): Promise<SyncPosition> {
     const streams: Record<string, number> = {};

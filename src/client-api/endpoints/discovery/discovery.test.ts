@@ -17,7 +17,7 @@ test('GET /_matrix/client/versions lists v1.1 … v1.19, no r0 (Stoa serves no /
     for (const version of ['v1.1', 'v1.11', 'v1.19']) assert.ok(body.versions.includes(version), version);
     assert.ok(body.versions.every((v) => /^(v\d+\.\d+|r\d+\.\d+\.\d+)$/.test(v)));
     assert.equal(new Set(body.versions).size, body.versions.length);
-    assert.deepEqual(body.unstable_features, {});
+    assert.deepEqual(body.unstable_features, { 'org.matrix.simplified_msc3575': true });
   } finally {
     await app.close();
   }
