@@ -4,6 +4,8 @@ import { mkdir } from 'node:fs/promises';
 import { createClientApi } from './client-api/index.ts';
 import type { StoaConfig } from './config/types.ts';
 import { loadOrCreateSigningKey } from './crypto/signing-key.ts';
+import { guestMayUse } from './client-api/auth/guest-access.ts';
+import { TokenBucketRateLimiter } from './client-api/rate-limit/token-bucket.ts';
 import { startEphemeralEdus, type EphemeralEdus } from './federation/edu/index.ts';
 import { createE2eeFederation } from './federation/edu/e2ee-wiring.ts';
 import { createFederation, createFederationTransport, type EduHandler, type Federation } from './federation/index.ts';
@@ -173,6 +175,7 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
   }
 }
 
+      guestAccess: guestMayUse,
 function once(fn: () => Promise<void>): () => Promise<void> {
   let result: Promise<void> | undefined;
   return () => (result ??= fn());

@@ -18,11 +18,13 @@ import {
   type EndpointRequest,
   type FederationAuthenticator,
   type FederationOrigin,
+  type GuestPolicy,
   type RateLimiter,
   type Requester,
 } from './define-endpoint.ts';
 import {
   badJson,
+  guestAccessForbidden,
   invalidParam,
   isMatrixError,
   limitExceeded,
@@ -58,6 +60,8 @@ export interface AppOptions {
   /** Unset: every `federation` endpoint answers 401 M_UNAUTHORIZED. */
   readonly federationAuth?: FederationAuthenticator;
   readonly rateLimiter?: RateLimiter;
+  /** Unset: guests may call every endpoint a token opens. */
+  readonly guestAccess?: GuestPolicy;
 }
 
 /** Client-server § "Web Browser Clients": the recommended headers, on every response. */
@@ -205,6 +209,9 @@ function routeMiddleware(endpoint: Endpoint, options: AppOptions, validators: Bo
       auth = await authenticateFederation(ctx, options.federationAuth, content);
     } else {
       auth = await authenticateClient(ctx, endpoint.auth, accessTokens);
+      if (auth?.isGuest === true && options.guestAccess !== undefined && !options.guestAccess(endpoint.operationId, ctx.params)) {
+        throw guestAccessForbidden();
+      }
     }
     // Before reading a client body: a limited client should not cost us its upload.
     enforceRateLimit(ctx, endpoint, options.rateLimiter, auth);

@@ -40,6 +40,12 @@ export interface AccessTokenVerifier {
 /** What an X-Matrix check needs from a request (server-server § "Request Authentication"). */
 export interface FederationRequest {
   readonly method: string;
+/**
+ * Which endpoints a guest account may call (client-server § "Guest access"), by operationId
+ * and path parameters; the others answer 403 M_GUEST_ACCESS_FORBIDDEN to a guest.
+ */
+export type GuestPolicy = (operationId: string | undefined, params: Readonly<Record<string, string>>) => boolean;
+
   /** Path and query exactly as received, starting with `/_matrix/`. */
   readonly uri: string;
   /** `Authorization` header values; a request may carry several X-Matrix signatures. */

@@ -12,7 +12,7 @@ import type { Logger } from '../logger.ts';
 import type { StoaDatabase } from '../storage/index.ts';
 import { buildApp } from './app.ts';
 import { answerMalformedRequest } from './client-error.ts';
-import type { AccessTokenVerifier, Endpoint, FederationAuthenticator, RateLimiter } from './define-endpoint.ts';
+import type { AccessTokenVerifier, Endpoint, FederationAuthenticator, GuestPolicy, RateLimiter } from './define-endpoint.ts';
 import { checkHealth, databasePing, healthEndpoint } from './health.ts';
 import { createHttpMetrics, createMetricsServer, type HttpMetrics } from './metrics.ts';
 
@@ -25,6 +25,8 @@ export interface HttpDeps {
   readonly accessTokens?: AccessTokenVerifier;
   readonly federationAuth?: FederationAuthenticator;
   readonly rateLimiter?: RateLimiter;
+  /** Which endpoints guest accounts may call; unset: all. */
+  readonly guestAccess?: GuestPolicy;
   /** How long `close()` waits for in-flight requests before cutting connections. */
   readonly drainTimeoutMs?: number;
 }
@@ -53,6 +55,7 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
     ...(deps.accessTokens === undefined ? {} : { accessTokens: deps.accessTokens }),
     ...(deps.federationAuth === undefined ? {} : { federationAuth: deps.federationAuth }),
     ...(deps.rateLimiter === undefined ? {} : { rateLimiter: deps.rateLimiter }),
+    ...(deps.guestAccess === undefined ? {} : { guestAccess: deps.guestAccess }),
   };
   const clientApp = buildApp({
     ...common,
