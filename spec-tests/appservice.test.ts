@@ -268,6 +268,12 @@ describe('application-service-api § Server admin style permissions', () => {
     expectMatrixError(await client(RAW.asToken, 'POST', '/register', { type: 'm.login.application_service', username: 'bridge_zed' }), 400, 'M_EXCLUSIVE');
   });
 
+  test('client-server § Login: GET /login lists m.login.application_service when services are registered', async () => {
+    const flows = await request(`${node.clientUrl}/_matrix/client/v3/login`);
+    expectSpecResponse(flows, 'getLoginFlows');
+    assert.ok((flows.body as { flows: Array<{ type: string }> }).flows.some((f) => f.type === 'm.login.application_service'));
+  });
+
   test('m.login.application_service without a valid as_token is 401 M_MISSING_TOKEN / M_UNKNOWN_TOKEN', async () => {
     const anonymous = await request(`${node.clientUrl}/_matrix/client/v3/register`, { method: 'POST', body: { type: 'm.login.application_service', username: '_raw_x' } });
     expectMatrixError(anonymous, 401, 'M_MISSING_TOKEN');

@@ -170,12 +170,18 @@ export class AppServices {
     const unlimited = this.registrations.filter((r) => !r.rateLimited);
     if (unlimited.length === 0) return limiter;
     return {
-      consume: (bucket, key) => {
+      consume: (bucket, key, bearerToken) => {
         if (key.startsWith('user:')) {
           const userId = key.slice('user:'.length);
           if (unlimited.some((r) => this.matcher.isUserOf(r, userId))) return 0;
         }
-        return limiter.consume(bucket, key);
+        // /register is unauthenticated (limited per IP), but a service registering its
+        // users sends its as_token: only a real one exempts, so random tokens change nothing.
+        if (bearerToken !== undefined) {
+          const registration = this.#byToken.get(bearerToken);
+          if (registration !== undefined && !registration.rateLimited) return 0;
+        }
+        return limiter.consume(bucket, key, bearerToken);
       },
     };
   }

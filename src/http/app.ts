@@ -335,7 +335,7 @@ function enforceRateLimit(
 ): void {
   if (limiter === undefined || endpoint.rateLimit === undefined) return;
   const key = auth === undefined ? `ip:${peerAddress(ctx)}` : 'userId' in auth ? `user:${auth.userId}` : `server:${auth.serverName}`;
-  const waitMs = limiter.consume(endpoint.rateLimit, key);
+  const waitMs = limiter.consume(endpoint.rateLimit, key, auth === undefined ? accessTokenOf(ctx) : undefined);
   if (waitMs > 0) throw limitExceeded(waitMs);
 }
 

@@ -177,5 +177,10 @@ export function defineEndpoint<A extends AuthMode, B = undefined>(definition: En
  * Returns 0 when the request may go ahead, else how long to wait in milliseconds.
  */
 export interface RateLimiter {
-  consume(bucket: string, key: string): number;
+  /**
+   * Takes one token from `key`'s bucket; the milliseconds to wait when it is empty, else 0.
+   * `bearerToken`: the access token an unauthenticated endpoint was sent anyway (an
+   * application service registering its users), for exemptions; never a bucket key.
+   */
+  consume(bucket: string, key: string, bearerToken?: string): number;
 }
