@@ -168,6 +168,12 @@ describe('Synapse admin API: shared-secret registration', () => {
     assert.equal(login.status, 200, login.text);
   });
 
+  test('the displayname given at registration becomes the profile\u2019s display name', async () => {
+    const user = await registerUser(node, 'named-at-birth', { displayName: 'Named At Birth' });
+    const profile = await call(node, 'GET', `/profile/${encodeURIComponent(user.userId)}/displayname`, undefined, user.accessToken);
+    assert.equal(field(profile, 'displayname'), 'Named At Birth');
+  });
+
   test('a wrong MAC is 403, a spent or unknown nonce is 400, a taken name is M_USER_IN_USE', async () => {
     const url = `${node.clientUrl}/_synapse/admin/v1/register`;
     const nonce = field<string>(await request(url), 'nonce');

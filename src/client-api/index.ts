@@ -130,6 +130,11 @@ export function createClientApi(deps: ClientApiDeps): ClientApi {
   const pushers = new PushersService({ db: deps.db, clock: deps.clock });
   const pusherWorker = new PusherWorker({
     db: deps.db,
+  // A display name given at registration (the shared-secret admin API takes one) becomes
+  // the profile's; without one the localpart is shown, as the profile service derives.
+  authentication.service.onUserRegistered(async ({ userId, displayName }) => {
+    if (displayName !== undefined && displayName !== '') await ephemeral.profile.set(userId, userId, 'displayname', displayName);
+  });
     roomserver: deps.roomserver,
     rules: pushRules,
     serverName: deps.config.server_name,
