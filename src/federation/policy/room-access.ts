@@ -2,19 +2,16 @@
 // ACLs": denied servers get 403 M_FORBIDDEN on the protected endpoints), whether the server
 // has a user in the room at all (the read endpoints answer only servers in the room, as
 // Synapse does), and history visibility for servers (client-server § "History visibility",
-// "Server behaviour", applied to a server's users as a group), by the setting at the event:
-//   world_readable: every server;
-//   shared (and unknown values, which the spec says to read as shared): a server with a
-//     user joined at the event, or joined now ("joined the room at any point after");
-//   invited: a server with a user joined or invited at the event;
-//   joined: a server with a user joined at the event.
+// "Server behaviour", the one implementation in src/rooms/visibility.ts, applied to a
+// server's users as a group).
 
 import { forbidden } from '../../http/matrix-error.ts';
 import type { Logger } from '../../logger.ts';
 import type { RoomEvent, Roomserver } from '../../roomserver/index.ts';
 import { splitStateKey, type StateMap } from '../../rooms/event-view.ts';
 import { serverNameOf } from '../../rooms/identifiers.ts';
-import { getField, isJsonObject, type JsonObject } from '../../rooms/json.ts';
+import { getField, isJsonObject } from '../../rooms/json.ts';
+import { historyVisibilityOf, isEventVisible, type HistoryVisibility } from '../../rooms/visibility.ts';
 import { evaluateServerAcl, parseServerAcl } from '../../rooms/server-acl.ts';
 
 export type RoomReader = Pick<Roomserver, 'event' | 'stateAt' | 'stateEvent' | 'members' | 'roomVersion'>;
@@ -66,59 +63,64 @@ export class RoomAccess {
     }
   }
 
-  /** History visibility of `event` for `serverName` (see the file comment). */
+  /**
+   * History visibility of `event` for `serverName`: the rules for one user
+   * (src/rooms/visibility.ts), applied to each of the server's users in the room — the
+   * server may see what any of them may. "Joined at any point after the event" is read as
+   * "has a user joined now", which is what a server can vouch for.
+   */
   async eventVisibleTo(event: RoomEvent, serverName: string): Promise<boolean> {
     const state = await this.#rooms.stateAt(event.eventId, 'before');
     // Outliers have no state here: what we hold of them is their place in auth chains,
     // which a server in the room may see.
     if (state === undefined) return this.hostInRoom(event.roomId, serverName);
-    const settings = [await this.#visibilityIn(state)];
+    const before = await this.#visibilityIn(state);
     // A history_visibility event is visible if the setting before or after it allows.
-    if (event.type === 'm.room.history_visibility' && event.stateKey === '') settings.push(visibilityOf(event));
-    if (settings.includes('world_readable')) return true;
-    const memberships = await this.#membershipsOf(state, serverName);
-    // The server's own users' membership events: their membership after the event counts too.
-    if (event.type === 'm.room.member' && event.stateKey !== undefined && serverNameOf(event.stateKey) === serverName) {
-      const after = getField(getContent(event), 'membership');
-      if (typeof after === 'string') memberships.push(after);
+    const after = event.type === 'm.room.history_visibility' && event.stateKey === '' ? historyVisibilityOf(getField(event.json, 'content')) : before;
+    const members = await this.#membershipsOf(state, serverName);
+    // The server's own user's membership event: their membership after it counts too.
+    if (event.type === 'm.room.member' && event.stateKey !== undefined && serverNameOf(event.stateKey) === serverName && !members.has(event.stateKey)) {
+      members.set(event.stateKey, undefined);
     }
-    if (memberships.includes('join')) return true;
-    if (settings.includes('invited') && memberships.includes('invite')) return true;
-    const shared = settings.some((setting) => setting === 'shared' || !KNOWN_VISIBILITY.has(setting));
-    return shared && (await this.hostInRoom(event.roomId, serverName));
+    if (members.size === 0) members.set('', undefined);
+    let joinedAfter: boolean | undefined;
+    for (const [userId, membership] of members) {
+      const membershipAfter = event.type === 'm.room.member' && event.stateKey === userId ? membershipOf(event) : membership;
+      const point = { before: { historyVisibility: before, membership }, after: { historyVisibility: after, membership: membershipAfter } };
+      if (isEventVisible({ ...point, joinedAfterEvent: false })) return true;
+      if (before === 'shared' || after === 'shared') {
+        joinedAfter ??= await this.hostInRoom(event.roomId, serverName);
+        if (joinedAfter && isEventVisible({ ...point, joinedAfterEvent: true })) return true;
+      }
+    }
+    return false;
   }
 
-  async #visibilityIn(state: StateMap): Promise<string> {
+  async #visibilityIn(state: StateMap): Promise<HistoryVisibility> {
     for (const [key, eventId] of state) {
       const [type, stateKey] = splitStateKey(key);
       if (type !== 'm.room.history_visibility' || stateKey !== '') continue;
       const event = await this.#rooms.event(eventId, 'stored');
-      return event === undefined ? 'shared' : visibilityOf(event);
+      return historyVisibilityOf(event === undefined ? undefined : getField(event.json, 'content'));
     }
     return 'shared';
   }
 
-  async #membershipsOf(state: StateMap, serverName: string): Promise<string[]> {
-    const memberships: string[] = [];
+  /** The server's users with a member event in `state`, and their membership. */
+  async #membershipsOf(state: StateMap, serverName: string): Promise<Map<string, string | undefined>> {
+    const memberships = new Map<string, string | undefined>();
     for (const [key, eventId] of state) {
       const [type, stateKey] = splitStateKey(key);
       if (type !== 'm.room.member' || serverNameOf(stateKey) !== serverName) continue;
       const event = await this.#rooms.event(eventId, 'stored');
-      const membership = event === undefined ? undefined : getField(getContent(event), 'membership');
-      if (typeof membership === 'string') memberships.push(membership);
+      memberships.set(stateKey, event === undefined ? undefined : membershipOf(event));
     }
     return memberships;
   }
 }
 
-const KNOWN_VISIBILITY = new Set(['world_readable', 'shared', 'invited', 'joined']);
-
-function getContent(event: RoomEvent): JsonObject {
+function membershipOf(event: RoomEvent): string | undefined {
   const content = getField(event.json, 'content');
-  return isJsonObject(content) ? content : {};
-}
-
-function visibilityOf(event: RoomEvent): string {
-  const value = getField(getContent(event), 'history_visibility');
-  return typeof value === 'string' ? value : 'shared';
+  const membership = isJsonObject(content) ? getField(content, 'membership') : undefined;
+  return typeof membership === 'string' ? membership : undefined;
 }
