@@ -183,6 +183,8 @@ async function startNode(options: StartNodesOptions, ca: TestCertificateAuthorit
         extra_ca_paths: caPath === undefined ? [] : [caPath],
       },
       media: { store_path: join(dataDir, 'media') },
+      // Test push gateways listen on loopback too.
+      push: { allow_private_addresses: true },
       // Tests drive nodes far faster than people do; a test about limits turns them on.
       rate_limits: { enabled: false },
       log_level: 'info',

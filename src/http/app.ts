@@ -37,6 +37,7 @@ import {
 } from './matrix-error.ts';
 import { UNMATCHED_ROUTE, type HttpMetrics, type ListenerName } from './metrics.ts';
 import { parseJsonObjectBody, readRequestBody, RequestAbortedError } from './request-body.ts';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable, isStorageFull } from './service-unavailable.ts';
 
 /** What every request's `ctx.state` holds once the scope middleware has run. */
 export interface StoaState {
@@ -158,7 +159,7 @@ async function errorMiddleware(ctx: Context & { state: StoaState }, next: Next):
     const matrixError = toMatrixError(error, ctx.state.log);
     ctx.status = matrixError.status;
     ctx.set(matrixError.headers);
-    if (matrixError.errcode === 'M_TOO_LARGE' || error instanceof RequestAbortedError) {
+    if (matrixError.errcode === 'M_TOO_LARGE' || matrixError.status === 507 || error instanceof RequestAbortedError) {
       // The rest of the body is being discarded; do not reuse the connection for another request.
       ctx.set('Connection', 'close');
     }
@@ -178,6 +179,16 @@ function toMatrixError(error: unknown, log: Logger): MatrixError {
   if (isExposedClientError(error)) {
     // koa's own `ctx.throw`/http-errors for a client mistake (e.g. a malformed header).
     return new MatrixError(error.status, 'M_UNKNOWN', error.message);
+  }
+  if (isStorageFull(error)) {
+    log.error({ err: error }, 'storage full');
+    return new MatrixError(507, 'M_UNKNOWN', 'The server has no storage space left for this request');
+  }
+  if (isDatabaseUnavailable(error)) {
+    log.warn({ err: error }, 'database unavailable');
+    return new MatrixError(503, 'M_UNKNOWN', 'The server cannot reach its database; try again shortly', {}, {
+      'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS),
+    });
   }
   // Anything else is a bug: logged with its stack, answered without one.
   log.error({ err: error }, 'unhandled error');
@@ -306,7 +317,7 @@ async function authenticateClient(
     if (mode === 'optional') return undefined;
     throw missingToken();
   }
-  const requester = await verifier.verify(token);
+  const requester = await verifier.verify(token, new URLSearchParams(ctx.querystring));
   if (requester === undefined) throw unknownToken();
   return requester;
 }
@@ -327,15 +338,22 @@ async function authenticateFederation(
   });
 }
 
+/** The rate-limit bucket of signed federation requests (config `rate_limits.federation`). */
+export const FEDERATION_BUCKET = 'federation';
+
 function enforceRateLimit(
   ctx: Context,
   endpoint: Endpoint,
   limiter: RateLimiter | undefined,
   auth: Requester | FederationOrigin | undefined,
 ): void {
-  if (limiter === undefined || endpoint.rateLimit === undefined) return;
+  if (limiter === undefined) return;
+  // Every request a server signs counts against its origin's `federation` bucket unless the
+  // endpoint names one, so one peer cannot monopolise the federation listener.
+  const bucket = endpoint.rateLimit ?? (auth !== undefined && !('userId' in auth) ? FEDERATION_BUCKET : undefined);
+  if (bucket === undefined) return;
   const key = auth === undefined ? `ip:${peerAddress(ctx)}` : 'userId' in auth ? `user:${auth.userId}` : `server:${auth.serverName}`;
-  const waitMs = limiter.consume(endpoint.rateLimit, key, auth === undefined ? accessTokenOf(ctx) : undefined);
+  const waitMs = limiter.consume(bucket, key, auth === undefined ? accessTokenOf(ctx) : undefined);
   if (waitMs > 0) throw limitExceeded(waitMs);
 }
 

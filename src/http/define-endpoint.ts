@@ -23,6 +23,8 @@ export interface Requester {
   readonly userId: string;
   readonly deviceId: string | undefined;
   readonly isGuest: boolean;
+  /** Set when the request used an application service's `as_token` (identity assertion). */
+  readonly appServiceId?: string;
 }
 
 /**
@@ -32,20 +34,21 @@ export interface Requester {
 export interface AccessTokenVerifier {
   /**
    * The requester `token` belongs to, or undefined when it is not recognised. May throw a
-   * MatrixError for a recognised but unusable token (soft logout, locked account).
+   * MatrixError for a recognised but unusable token (soft logout, locked account). `query`
+   * carries an application service's identity assertion (`user_id`, `device_id`).
    */
-  verify(token: string): Promise<Requester | undefined>;
+  verify(token: string, query?: URLSearchParams): Promise<Requester | undefined>;
 }
 
-/** What an X-Matrix check needs from a request (server-server § "Request Authentication"). */
-export interface FederationRequest {
-  readonly method: string;
 /**
  * Which endpoints a guest account may call (client-server § "Guest access"), by operationId
  * and path parameters; the others answer 403 M_GUEST_ACCESS_FORBIDDEN to a guest.
  */
 export type GuestPolicy = (operationId: string | undefined, params: Readonly<Record<string, string>>) => boolean;
 
+/** What an X-Matrix check needs from a request (server-server § "Request Authentication"). */
+export interface FederationRequest {
+  readonly method: string;
   /** Path and query exactly as received, starting with `/_matrix/`. */
   readonly uri: string;
   /** `Authorization` header values; a request may carry several X-Matrix signatures. */

@@ -78,9 +78,20 @@ export interface ParsedJsonBody {
 }
 
 /**
+ * How deep a request body may nest objects and arrays. No Matrix request needs more than a
+ * handful of levels (a federation transaction holding an event's content is the deepest);
+ * the bound keeps every later walk over the body (validation, canonical JSON, redaction)
+ * cheap and its recursion shallow.
+ */
+export const MAX_BODY_DEPTH = 64;
+/** How the strict parser words a depth failure (src/rooms/canonical-json.ts). */
+const DEPTH_FAILURE = 'nesting deeper than';
+
+/**
  * The body as a JSON object. An empty body counts as `{}`: the spec has clients send a
  * "potentially empty" object, and clients that send nothing at all mean the same thing.
- * Invalid UTF-8, invalid JSON and JSON that is not an object are M_NOT_JSON.
+ * Invalid UTF-8, invalid JSON and JSON that is not an object are M_NOT_JSON; JSON nested
+ * deeper than MAX_BODY_DEPTH is M_BAD_JSON (valid, but not something we accept).
  */
 export function parseJsonObjectBody(bytes: Uint8Array): ParsedJsonBody {
   let text: string;
@@ -93,8 +104,11 @@ export function parseJsonObjectBody(bytes: Uint8Array): ParsedJsonBody {
   let value: unknown;
   try {
     // The strict parser refuses duplicate keys and runaway nesting, which JSON.parse accepts.
-    value = parseJsonStrict(text);
+    value = parseJsonStrict(text, { maxDepth: MAX_BODY_DEPTH });
   } catch (error) {
+    if (error instanceof JsonParseError && error.message.startsWith(DEPTH_FAILURE)) {
+      throw badJson(`Content nested deeper than ${MAX_BODY_DEPTH} levels`);
+    }
     if (error instanceof JsonParseError) throw notJson(`Content not JSON: ${error.message}`);
     throw error;
   }

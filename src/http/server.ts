@@ -31,6 +31,28 @@ export interface HttpDeps {
   readonly drainTimeoutMs?: number;
 }
 
+/** node:http server options that bound how long a client may hold a connection. */
+export interface ConnectionTimeouts {
+  /** From connect to the end of the request headers (slowloris: headers sent byte by byte). */
+  readonly headersTimeout: number;
+  /** From connect to the end of the request body: a body trickled in cannot hold a socket forever. */
+  readonly requestTimeout: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeout: number;
+  /** How often the two above are checked; Node's default (30 s) would add up to 30 s to each. */
+  readonly connectionsCheckingInterval: number;
+}
+
+// Deliberate values rather than Node's defaults: 20 s is ample for any real client to send
+// its headers; 5 minutes covers a large media upload on a slow link; a response in progress
+// (a long-polling /sync) is not affected by any of these.
+export const DEFAULT_CONNECTION_TIMEOUTS: ConnectionTimeouts = {
+  headersTimeout: 20_000,
+  requestTimeout: 300_000,
+  keepAliveTimeout: 10_000,
+  connectionsCheckingInterval: 1_000,
+};
+
 export interface RunningHttp {
   readonly clientPort: number;
   readonly federationPort: number;
@@ -81,15 +103,16 @@ export async function startHttp(deps: HttpDeps): Promise<RunningHttp> {
     }
   };
 
-  const clientServer = createHttpServer(tracked(clientApp.callback()));
+  const timeouts = DEFAULT_CONNECTION_TIMEOUTS;
+  const clientServer = createHttpServer(timeouts, tracked(clientApp.callback()));
   const tls = config.listeners.federation;
   const federationServer =
     tls.tls_certificate_path !== undefined && tls.tls_private_key_path !== undefined
       ? createHttpsServer(
-          { cert: await readFile(tls.tls_certificate_path), key: await readFile(tls.tls_private_key_path) },
+          { ...timeouts, cert: await readFile(tls.tls_certificate_path), key: await readFile(tls.tls_private_key_path) },
           tracked(federationApp.callback()),
         )
-      : createHttpServer(tracked(federationApp.callback()));
+      : createHttpServer(timeouts, tracked(federationApp.callback()));
   clientServer.on('clientError', answerMalformedRequest);
   federationServer.on('clientError', answerMalformedRequest);
   const metricsServer = config.metrics.enabled

@@ -10,8 +10,11 @@
 // and after a crash it resumes where it stopped. On its very first start it begins at the
 // current position rather than notifying for the whole history.
 
-import { request } from 'undici';
+import { isIP } from 'node:net';
+import { Agent, request } from 'undici';
 import type { Logger } from '../../logger.ts';
+import { assertAllowedAddress, ForbiddenAddressError, guardedLookup, type PrivateAddressPolicy } from '../../net/address-guard.ts';
+import { systemDns, type Dns } from '../../net/dns.ts';
 import { getField, isJsonObject, type JsonObject, type JsonValue } from '../../rooms/json.ts';
 import { evaluatePushRules } from '../../rooms/push/index.ts';
 import type { Roomserver } from '../../roomserver/index.ts';
@@ -40,12 +43,24 @@ export interface PusherWorkerOptions {
   readonly maxAttempts?: number;
   /** Per request to a gateway. Default 10 s. */
   readonly requestTimeoutMs?: number;
+  /**
+   * Gateways on loopback, private and link-local addresses (config `push.allow_private_addresses`).
+   * Default false: a pusher URL is any user's choice and must not reach the server's own network.
+   */
+  readonly allowPrivateAddresses?: PrivateAddressPolicy;
+  /** Default: the system resolver. */
+  readonly dns?: Dns;
 }
+
+/** A gateway's answer is a short JSON object (`rejected` pushkeys); anything longer is cut off. */
+const MAX_GATEWAY_RESPONSE_BYTES = 64 * 1024;
 
 const BATCH = 200;
 
 export class PusherWorker {
   readonly #o: Required<PusherWorkerOptions>;
+  /** Sockets only to addresses the policy allows, checked at connect time (no DNS rebinding). */
+  readonly #agent: Agent;
   readonly #consumers: EventConsumersRepository;
   readonly #notifications: NotificationsRepository;
   readonly #pushers: PushersRepository;
@@ -57,7 +72,20 @@ export class PusherWorker {
   #closed = false;
 
   constructor(options: PusherWorkerOptions) {
-    this.#o = { baseBackoffMs: 1000, maxBackoffMs: 3_600_000, maxAttempts: 12, requestTimeoutMs: 10_000, ...options };
+    this.#o = {
+      baseBackoffMs: 1000,
+      maxBackoffMs: 3_600_000,
+      maxAttempts: 12,
+      requestTimeoutMs: 10_000,
+      allowPrivateAddresses: false,
+      dns: systemDns,
+      ...options,
+    };
+    this.#agent = new Agent({
+      connect: { lookup: guardedLookup(this.#o.dns, this.#o.allowPrivateAddresses), timeout: this.#o.requestTimeoutMs },
+      headersTimeout: this.#o.requestTimeoutMs,
+      bodyTimeout: this.#o.requestTimeoutMs,
+    });
     this.#consumers = new EventConsumersRepository(options.db.kysely);
     this.#notifications = new NotificationsRepository(options.db.kysely);
     this.#pushers = new PushersRepository(options.db.kysely);
@@ -97,6 +125,13 @@ export class PusherWorker {
     this.#unsubscribe?.();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     await this.idle();
+    await this.#agent.close();
+  }
+
+  /** The socket's guarded lookup is skipped for IP literals, so those are checked here. */
+  #checkGatewayHost(url: string): void {
+    const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(host) !== 0) assertAllowedAddress(host, this.#o.allowPrivateAddresses);
   }
 
   async #pass(): Promise<void> {
@@ -197,14 +232,16 @@ export class PusherWorker {
       if (typeof url !== 'string') {
         outcome = 'drop';
       } else {
+        this.#checkGatewayHost(url);
+        // No redirects are followed (undici's default), so the checked address is the one used.
         const response = await request(url, {
           method: 'POST',
+          dispatcher: this.#agent,
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(body),
-          headersTimeout: this.#o.requestTimeoutMs,
-          bodyTimeout: this.#o.requestTimeoutMs,
+          signal: AbortSignal.timeout(this.#o.requestTimeoutMs),
         });
-        const text = await response.body.text();
+        const text = await readCapped(response.body, MAX_GATEWAY_RESPONSE_BYTES);
         if (response.statusCode >= 200 && response.statusCode < 300) {
           outcome = 'delivered';
           if (rejectedPushkeys(text).includes(pusher.pushkey)) {
@@ -218,8 +255,15 @@ export class PusherWorker {
         }
       }
     } catch (err) {
-      log.warn({ err, appId: pusher.appId }, 'push gateway unreachable');
-      outcome = 'retry';
+      if (isForbiddenAddress(err)) {
+        // Retrying will not move the gateway; the notification is dropped, the pusher kept
+        // (an operator may yet allow the address).
+        log.warn({ appId: pusher.appId, err: (err as Error).message }, 'push gateway address is not allowed');
+        outcome = 'drop';
+      } else {
+        log.warn({ err, appId: pusher.appId }, 'push gateway unreachable');
+        outcome = 'retry';
+      }
     }
     const attempts = entry.attempts + 1;
     if (outcome === 'retry' && attempts < this.#o.maxAttempts) {
@@ -289,4 +333,29 @@ function rejectedPushkeys(text: string): string[] {
   const body = parseObject(text);
   const rejected = body['rejected'];
   return Array.isArray(rejected) ? rejected.filter((k): k is string => typeof k === 'string') : [];
+}
+
+/** Reads a response body as text, at most `limit` bytes (the rest is discarded). */
+async function readCapped(body: AsyncIterable<unknown> & { destroy(): unknown }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer;
+    const room = limit - size;
+    chunks.push(buffer.length > room ? buffer.subarray(0, room) : buffer);
+    size += Math.min(buffer.length, room);
+    if (size >= limit) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+function isForbiddenAddress(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 8; cause = cause.cause, depth++) {
+    if (cause instanceof ForbiddenAddressError) return true;
+    if (cause instanceof AggregateError && cause.errors.some(isForbiddenAddress)) return true;
+  }
+  return false;
 }

@@ -9,6 +9,10 @@ export const RATE_LIMIT_BUCKETS = {
   failedLogin: 'failed_login',
   registration: 'registration',
   message: 'message',
+  join: 'join',
+  mediaUpload: 'media_upload',
+  /** Applied by the app to federation requests whose endpoint names no bucket. */
+  federation: 'federation',
 } as const;
 
 export function rateLimiterFromConfig(config: Pick<StoaConfig, 'rate_limits'>, clock: () => number): TokenBucketRateLimiter | undefined {
@@ -20,6 +24,9 @@ export function rateLimiterFromConfig(config: Pick<StoaConfig, 'rate_limits'>, c
       [RATE_LIMIT_BUCKETS.failedLogin]: bucket(limits.failed_login),
       [RATE_LIMIT_BUCKETS.registration]: bucket(limits.registration),
       [RATE_LIMIT_BUCKETS.message]: bucket(limits.message),
+      [RATE_LIMIT_BUCKETS.join]: bucket(limits.join),
+      [RATE_LIMIT_BUCKETS.mediaUpload]: bucket(limits.media_upload),
+      [RATE_LIMIT_BUCKETS.federation]: bucket(limits.federation),
     },
     fallback: bucket(limits.default),
     clock,
