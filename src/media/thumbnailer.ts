@@ -5,7 +5,7 @@
 // overflow; neither ever enlarges. Animated GIF/WebP give animated WebP when asked for
 // (`animated=true`), a still of the first frame otherwise.
 
-import sharp, { type Metadata } from 'sharp';
+import type { default as Sharp, Metadata } from 'sharp';
 import type { ThumbnailSize } from '../config/types.ts';
 
 export type ThumbnailMethod = 'crop' | 'scale';
@@ -51,8 +51,6 @@ export class Thumbnailer {
 
   constructor(options: ThumbnailerOptions = {}) {
     this.#maxPixels = options.maxPixels ?? 100_000_000;
-    // Thumbnails are cached as blobs; libvips' operation cache would only hold memory.
-    sharp.cache(false);
   }
 
   /**
@@ -60,6 +58,7 @@ export class Thumbnailer {
    * is what the client asked for: an image within it is served as it is.
    */
   async generate(source: Buffer, size: ThumbnailSize, requested: ThumbnailRequest): Promise<ThumbnailResult> {
+    const sharp = await loadSharp();
     let metadata: Metadata;
     try {
       metadata = await sharp(source, { limitInputPixels: false }).metadata();
@@ -129,4 +128,16 @@ function cropTarget(width: number, height: number, size: ThumbnailSize): { width
   const boxWidth = width / height > aspect ? Math.round(height * aspect) : width;
   const boxHeight = width / height > aspect ? height : Math.round(width / aspect);
   return { width: Math.max(1, Math.min(size.width, boxWidth)), height: Math.max(1, Math.min(size.height, boxHeight)) };
+}
+
+let sharpModule: Promise<typeof Sharp> | undefined;
+
+/** libvips costs tens of MB resident: loaded with the first thumbnail, not at start-up. */
+function loadSharp(): Promise<typeof Sharp> {
+  sharpModule ??= import('sharp').then(({ default: sharp }): typeof Sharp => {
+    // Thumbnails are cached as blobs; libvips' operation cache would only hold memory.
+    sharp.cache(false);
+    return sharp;
+  });
+  return sharpModule;
 }

@@ -12,10 +12,12 @@ import { roomIdFromCreateEvent } from '../rooms/event-id.ts';
 import { serverNameOf } from '../rooms/identifiers.ts';
 import { getField } from '../rooms/json.ts';
 import type { ParsedPdu } from '../rooms/pdu/parse.ts';
+import type { RoomHead } from '../storage/events-repository.ts';
 import type { CurrentStateChange, EventTransaction, RoomStore, StoredEvent } from '../storage/index.ts';
 import { EventNotAllowedError } from './errors.ts';
 import { EventCache, loaded } from './event-cache.ts';
 import type { MembershipChange, NewRoomEvent } from './output.ts';
+import type { RoomEventCache } from './room-cache.ts';
 import type { SignatureChecker } from './signatures.ts';
 import { verifyThirdPartySignature } from './signatures.ts';
 import {
@@ -39,6 +41,12 @@ export interface PipelineEnv {
   readonly now: number;
   /** Stream positions allocated in this transaction, settled by the caller after commit/rollback. */
   readonly allocated: number[];
+  /** Committed events shared between writes; validated against the room's head before use. */
+  readonly roomEvents: RoomEventCache;
+  /** The operation's event caches, published to `roomEvents` by the caller after commit. */
+  readonly caches: EventCache[];
+  /** Set by the pipeline: whether current state changed or a redaction applied, and whose membership changed. */
+  readonly touched: { state: boolean; readonly members: Set<string> };
 }
 
 export interface PipelineInput {
@@ -50,6 +58,10 @@ export interface PipelineInput {
   /** Local events are refused (thrown) unless every check passes; nothing is stored then. */
   readonly local: boolean;
   readonly txn?: EventTransaction;
+  /** The room's head as the caller read it in this transaction (else read here). */
+  readonly head?: RoomHead;
+  /** The caller's cache for this operation (already in `env.caches`). */
+  readonly cache?: EventCache;
 }
 
 export type EventStatus = 'accepted' | 'soft-failed' | 'rejected' | 'outlier';
@@ -89,9 +101,15 @@ export async function runPipeline(env: PipelineEnv, input: PipelineInput): Promi
   const view = pdu.view;
   const roomId = roomIdOf(pdu);
 
-  if ((await store.events.existing([pdu.eventId])).size > 0) return { kind: 'duplicate', eventId: pdu.eventId };
-
-  const cache = new EventCache(store);
+  // A local event was just built on the room's head: its ID is new (were it not, storing
+  // it fails on the primary key, as building the same event twice is a bug).
+  if (!input.local && (await store.events.existing([pdu.eventId])).size > 0) return { kind: 'duplicate', eventId: pdu.eventId };
+  const head = input.head ?? (await store.events.roomHead(roomId));
+  let cache = input.cache;
+  if (cache === undefined) {
+    cache = new EventCache(store, env.roomEvents.validate(roomId, head.maxStreamOrdering));
+    env.caches.push(cache);
+  }
   const ctx: StateContext = { store, cache, snapshots: env.snapshots, rules, signatures: env.signatures };
 
   // Inputs of checks 4–6.
@@ -101,8 +119,7 @@ export async function runPipeline(env: PipelineEnv, input: PipelineInput): Promi
   const createEvent = createId === undefined ? undefined : cache.view(createId);
 
   const stateBefore = await stateBeforeFromPrevs(ctx, view.prevEvents);
-  const extremities = await store.events.forwardExtremities(roomId);
-  const extremityIds = new Set(extremities.map((e) => e.eventId));
+  const extremityIds = new Set(head.extremities.map((e) => e.eventId));
   const prevIds = new Set(view.prevEvents);
   // Current state = the resolved state across the forward extremities; when the event
   // follows exactly those, that is the state before it and need not be read again.
@@ -165,16 +182,12 @@ export async function runPipeline(env: PipelineEnv, input: PipelineInput): Promi
         : await store.state.saveSnapshot({ roomId, parentId: plan.parentId, changes: plan.changes, createdTs: env.now });
     env.snapshots.set(snapshotId, stateBefore.state);
   }
-  let streamOrdering: number | null = null;
-  if (!outlier) {
-    streamOrdering = await store.events.nextStreamOrdering();
-    env.allocated.push(streamOrdering);
-    env.tracker.begin(streamOrdering);
-  }
-  const storedRow: StoredEvent = {
+  // An accepted event replaces the extremities it follows, and becomes one unless a stored
+  // event already follows it.
+  const advances = status === 'accepted' && stateBefore !== undefined;
+  const newRow = {
     eventId: checked.eventId,
     roomId,
-    streamOrdering,
     depth: view.depth,
     type: view.type,
     stateKey: view.stateKey ?? null,
@@ -185,25 +198,35 @@ export async function runPipeline(env: PipelineEnv, input: PipelineInput): Promi
     outlier,
     rejectedReason: decision.decision === 'reject' ? `check ${decision.check}, rule ${decision.rule}: ${decision.reason}` : null,
     softFailed: decision.decision === 'soft-fail',
-    redactedBy: null,
     redacts: checked.view.redacts ?? null,
     stateBeforeSnapshotId: snapshotId,
     receivedTs: env.now,
   };
-  await store.events.insert({ ...storedRow, prevEventIds: view.prevEvents, authEventIds: view.authEvents });
-  cache.put(loaded(storedRow));
+  const persisted = await store.events.persist({
+    event: { ...newRow, streamOrdering: null, prevEventIds: view.prevEvents, authEventIds: view.authEvents },
+    allocateStreamOrdering: !outlier,
+    removeExtremities: advances ? [...extremityIds].filter((id) => prevIds.has(id)) : [],
+    addAsExtremity: advances,
+    ...(input.txn !== undefined && status === 'accepted' ? { transaction: { txn: input.txn, createdTs: env.now } } : {}),
+  });
+  const { streamOrdering } = persisted;
+  if (streamOrdering !== null) {
+    env.allocated.push(streamOrdering);
+    env.tracker.begin(streamOrdering);
+  }
+  const storedRow: StoredEvent = { ...newRow, streamOrdering, redactedBy: null };
+  cache.put(loaded(storedRow, checked.json));
 
   if (view.type === 'm.room.create' && view.stateKey === '' && status !== 'rejected') {
     await store.rooms.insert({ roomId, roomVersion: rules.id, creator: view.sender, createdTs: env.now });
   }
 
   let redacted: string | undefined;
-  if (status === 'accepted' && stateBefore !== undefined) {
-    await advanceRoom(ctx, roomId, checked.eventId, prevIds, extremityIds, stateBefore, current);
-    redacted = await applyRedactions(ctx, storedRow, checked.view, stateBefore.state);
-  }
-  if (input.txn !== undefined && status === 'accepted') {
-    await store.events.recordTransaction(input.txn, checked.eventId, env.now);
+  if (advances) {
+    const changes = await advanceRoom(ctx, roomId, checked.eventId, persisted.followed, prevIds, extremityIds, stateBefore, current);
+    redacted = await applyRedactions(ctx, storedRow, checked.view, stateBefore.state, persisted.redactionsWaiting);
+    if (changes.length > 0 || cache.redactedEvents.size > 0) env.touched.state = true;
+    for (const change of changes) if (change.type === 'm.room.member') env.touched.members.add(change.stateKey);
   }
 
   const output: NewRoomEvent | undefined =
@@ -241,26 +264,23 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
 }
 
 /**
- * Forward extremities and current state after an accepted event: the event replaces the
- * extremities it follows (unless a stored event already follows it), and the current state
- * becomes the resolution of the states after the new extremities.
+ * Current state after an accepted event (its forward extremity changes were stored with
+ * it): the resolution of the states after the new extremities.
  */
 async function advanceRoom(
   ctx: StateContext,
   roomId: string,
   eventId: string,
+  followed: boolean,
   prevIds: ReadonlySet<string>,
   oldExtremities: ReadonlySet<string>,
   stateBefore: StateBefore,
   current: StateMap | undefined,
-): Promise<void> {
+): Promise<readonly CurrentStateChange[]> {
   const { store, cache } = ctx;
-  const followed = await store.events.hasSuccessor(eventId);
-  const removed = [...oldExtremities].filter((id) => prevIds.has(id));
   const next = new Set([...oldExtremities].filter((id) => !prevIds.has(id)));
   if (!followed) next.add(eventId);
-  await store.events.updateForwardExtremities(roomId, removed, followed ? [] : [eventId]);
-  if (sameSet(next, oldExtremities)) return;
+  if (sameSet(next, oldExtremities)) return [];
 
   const after = await stateAfter(ctx, eventId);
   if (after === undefined) throw new Error(`state after ${eventId} is unknown right after storing it`);
@@ -285,6 +305,7 @@ async function advanceRoom(
     return { ...change, membership: typeof membership === 'string' ? membership : null };
   });
   await store.state.applyCurrentStateChanges(roomId, withMembership);
+  return withMembership;
 }
 
 /**
@@ -298,6 +319,7 @@ async function applyRedactions(
   stored: StoredEvent,
   view: EventView,
   stateBefore: StateMap,
+  redactionsWaiting: boolean,
 ): Promise<string | undefined> {
   const { store, cache } = ctx;
   let redacted: string | undefined;
@@ -305,16 +327,21 @@ async function applyRedactions(
     await cache.load([view.redacts]);
     const target = cache.get(view.redacts);
     if (target !== undefined && (await mayRedact(ctx, view, stateBefore, target.stored))) {
-      if (await store.events.markRedacted(target.stored.eventId, stored.eventId)) redacted = target.stored.eventId;
+      if (await store.events.markRedacted(target.stored.eventId, stored.eventId)) {
+        redacted = target.stored.eventId;
+        cache.redacted(redacted);
+      }
     }
   }
   // Redactions that arrived before this event.
+  if (!redactionsWaiting) return redacted;
   for (const redaction of await store.events.redactionsOf(stored.eventId)) {
     if (redaction.eventId === stored.eventId || redaction.stateBeforeSnapshotId === null) continue;
     const redactionView = loaded(redaction).view;
     const state = await readSnapshot(ctx, redaction.stateBeforeSnapshotId);
     if (await mayRedact(ctx, redactionView, state, stored)) {
       await store.events.markRedacted(stored.eventId, redaction.eventId);
+      cache.redacted(stored.eventId);
       break;
     }
   }

@@ -265,6 +265,45 @@ describeEngines('roomserver', (getDb) => {
     assert.deepEqual(stored?.json['content'], { body: 'secret', msgtype: 'm.text' }, 'the original stays stored');
   });
 
+  test('current-state queries see a committed change at once: members, membership, state events, a user\'s rooms', async () => {
+    const { roomId } = await rs.createRoom({ creator: ALICE, roomVersion: '11', initialState: publicRoomState(ALICE, '11') });
+    // Asked before the changes, so the answers are cached.
+    assert.deepEqual(await rs.members(roomId, 'join'), [ALICE]);
+    assert.equal(await rs.membership(roomId, CAROL), undefined);
+    assert.equal(await rs.stateEvent(roomId, 'm.room.name', ''), undefined);
+    assert.equal((await rs.roomsForUser(CAROL, 'join')).includes(roomId), false);
+    await rs.sendEvent({ roomId, sender: ALICE, type: 'm.room.message', content: { body: 'no state change', msgtype: 'm.text' } });
+    assert.deepEqual(await rs.members(roomId, 'join'), [ALICE]);
+
+    await rs.setMembership({ roomId, sender: CAROL, target: CAROL, membership: 'join' });
+    const name = await rs.sendEvent({ roomId, sender: ALICE, type: 'm.room.name', stateKey: '', content: { name: 'named' } });
+    assert.deepEqual(await rs.members(roomId, 'join'), [ALICE, CAROL].sort());
+    assert.equal(await rs.membership(roomId, CAROL), 'join');
+    assert.equal((await rs.stateEvent(roomId, 'm.room.name', ''))?.eventId, name.eventId);
+    assert.equal((await rs.roomsForUser(CAROL, 'join')).includes(roomId), true);
+    // A redaction changes how a current state event reads.
+    await rs.sendEvent({ roomId, sender: ALICE, type: 'm.room.redaction', content: {}, redacts: name.eventId });
+    assert.deepEqual((await rs.stateEvent(roomId, 'm.room.name', ''))?.json['content'], {});
+  });
+
+  test('two roomservers sharing one database (two processes) build one chain and see each other\'s redactions', async () => {
+    const other = localRoomserver(getDb(), keyring);
+    const { roomId } = await rs.createRoom({ creator: ALICE, roomVersion: '11', initialState: publicRoomState(ALICE, '11') });
+    const send = (server: Roomserver, body: string) =>
+      server.sendEvent({ roomId, sender: ALICE, type: 'm.room.message', content: { body, msgtype: 'm.text' } });
+    const first = await send(rs, 'one');
+    const second = await send(other, 'two');
+    const third = await send(rs, 'three');
+    assert.deepEqual(await prevEventsOf(rs, second.eventId), [first.eventId]);
+    assert.deepEqual(await prevEventsOf(rs, third.eventId), [second.eventId]);
+
+    const redaction = await other.sendEvent({ roomId, sender: ALICE, type: 'm.room.redaction', content: {}, redacts: third.eventId });
+    const fourth = await send(rs, 'four');
+    assert.deepEqual(await prevEventsOf(rs, fourth.eventId), [redaction.eventId]);
+    assert.equal((await rs.event(third.eventId))?.redactedBy, redaction.eventId);
+    assert.deepEqual(new Set(await other.forwardExtremities(roomId)), new Set([fourth.eventId]));
+  });
+
   test('a write that fails mid-way leaves nothing half-written', async () => {
     const db = getDb();
     const { roomId } = await rs.createRoom({ creator: ALICE, roomVersion: '12' });

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { signEvent } from '../crypto/event-signing.ts';
 import type { SigningKey } from '../crypto/signing-key.ts';
 import { stateKeyOf, type StateMap } from '../rooms/event-view.ts';
-import { getField, isJsonObject, type JsonObject } from '../rooms/json.ts';
+import { isJsonObject, type JsonObject } from '../rooms/json.ts';
 import { buildCreateEvent, buildEvent, selectAuthEvents, type PrevEventRef } from '../rooms/pdu/build.ts';
 import { parsePdu, type ParsedPdu } from '../rooms/pdu/parse.ts';
 import { redactEvent } from '../rooms/redaction.ts';
@@ -20,6 +20,8 @@ import { prepareOutOfBand, storeOutOfBand, type OutOfBandMembershipInput } from 
 import { RoomserverOutput, type NewEventListener, type NewRoomEvent } from './output.ts';
 import { roomIdOf, runPipeline, type PipelineEnv, type PipelineOutcome } from './pipeline.ts';
 import type { FederationFetcher, RemoteKeyLookup, RoomserverLogger } from './ports.ts';
+import { QueryCache } from './query-cache.ts';
+import { RoomEventCache } from './room-cache.ts';
 import { RoomQueue } from './room-queue.ts';
 import { SignatureChecker } from './signatures.ts';
 import { SnapshotCache, stateBeforeFromPrevs, type StateContext } from './state.ts';
@@ -156,6 +158,10 @@ export class Roomserver {
   readonly #queue = new RoomQueue();
   readonly #output: RoomserverOutput;
   readonly #snapshots = new SnapshotCache();
+  readonly #roomEvents = new RoomEventCache();
+  readonly #queries: QueryCache;
+  /** Room versions never change once a room exists. */
+  readonly #roomVersions = new Map<string, string>();
   #tracker: Promise<StreamTracker> | undefined;
 
   constructor(options: RoomserverOptions) {
@@ -168,6 +174,7 @@ export class Roomserver {
     this.#remoteKeys = options.remoteKeys;
     this.#federation = options.federation;
     this.#output = new RoomserverOutput(options.logger);
+    this.#queries = new QueryCache({ clock: this.#clock });
   }
 
   get serverName(): string {
@@ -227,9 +234,9 @@ export class Roomserver {
   }
 
   async sendEvent(input: SendEventInput): Promise<SentEvent> {
-    const room = await this.#store.rooms.byId(input.roomId);
-    if (room === undefined) throw new RoomNotFoundError(input.roomId);
-    const rules = rulesOrThrow(room.roomVersion);
+    const roomVersion = await this.roomVersion(input.roomId);
+    if (roomVersion === undefined) throw new RoomNotFoundError(input.roomId);
+    const rules = rulesOrThrow(roomVersion);
     return this.#queue.run(input.roomId, () =>
       this.#write(input.roomId, async (env) => {
         const sent = await this.#sendInTransaction(env, rules, input);
@@ -262,22 +269,25 @@ export class Roomserver {
       input.txnId === undefined
         ? undefined
         : { roomId: input.roomId, userId: input.sender, deviceId: input.deviceId ?? '', txnId: input.txnId };
-    if (txn !== undefined) {
-      const earlier = await store.events.eventForTransaction(txn);
-      const stored = earlier === undefined ? undefined : await store.events.byId(earlier);
-      if (stored !== undefined && stored.streamOrdering !== null) {
-        return { eventId: stored.eventId, streamOrdering: stored.streamOrdering, outcome: undefined };
-      }
+    // One round trip: the extremities to build on, whether the room changed under another
+    // writer since this process last wrote to it, and an earlier send with this txnId.
+    const head = await store.events.roomHead(input.roomId, txn);
+    const earlier = head.transactionEvent;
+    if (earlier !== undefined && earlier.streamOrdering !== null) {
+      return { eventId: earlier.eventId, streamOrdering: earlier.streamOrdering, outcome: undefined };
     }
+    const cache = new EventCache(store, env.roomEvents.validate(input.roomId, head.maxStreamOrdering));
+    env.caches.push(cache);
 
-    const extremities = (await store.events.forwardExtremities(input.roomId)).slice(0, MAX_PREV_EVENTS);
+    const extremities = head.extremities.slice(0, MAX_PREV_EVENTS);
+    await cache.load(extremities.map((e) => e.eventId));
     const prevEvents: PrevEventRef[] = extremities.map((e) => {
-      const hashes = getField(JSON.parse(e.json) as JsonObject, 'hashes');
+      const hashes = cache.get(e.eventId)?.json['hashes'];
       return { eventId: e.eventId, depth: e.depth, ...(isJsonObject(hashes) ? { hashes } : {}) };
     });
     const ctx: StateContext = {
       store,
-      cache: new EventCache(store),
+      cache,
       snapshots: this.#snapshots,
       rules,
       signatures: new SignatureChecker(this.#serverName, this.#signingKey, this.#remoteKeys),
@@ -317,6 +327,8 @@ export class Roomserver {
       origin: this.#serverName,
       local: true,
       ...(txn === undefined ? {} : { txn }),
+      head,
+      cache,
     });
     const accepted = acceptedLocal(outcome);
     return { eventId: accepted.eventId, streamOrdering: accepted.streamOrdering, outcome };
@@ -352,7 +364,7 @@ export class Roomserver {
     roomId: string,
     fetch: { depth: number; fetchPrevs: boolean },
   ): Promise<ReceiveResult> {
-    const known = await this.#store.rooms.roomVersion(roomId);
+    const known = await this.roomVersion(roomId);
     if (known !== undefined && known !== pdu.rules.id) {
       return { outcome: 'dropped', eventId: pdu.eventId, check: 1, reason: `room ${roomId} has version ${known}` };
     }
@@ -489,6 +501,8 @@ export class Roomserver {
     const tracker = await this.#streamTracker();
     const run = async (): Promise<T> => {
       const allocated: number[] = [];
+      const caches: EventCache[] = [];
+      const touched = { state: false, members: new Set<string>() };
       let result: { value: T; outputs: Array<NewRoomEvent | undefined> };
       try {
         result = await this.#store.writeTransaction(roomId, (store) =>
@@ -499,17 +513,46 @@ export class Roomserver {
             tracker,
             now: this.#clock(),
             allocated,
+            roomEvents: this.#roomEvents,
+            caches,
+            touched,
           }),
         );
       } catch (err) {
         for (const position of allocated) tracker.abandoned(position);
+        // A refusal of ours (an event not allowed, an unknown room) comes before the commit and
+        // rolled everything back. Anything else may have failed at the commit, which may still
+        // have happened: trust nothing cached about the room.
+        if (!(err instanceof RoomserverError)) {
+          this.#roomEvents.forget(roomId);
+          this.#invalidateQueries(roomId, undefined);
+        }
         throw err;
+      }
+      for (const cache of caches) this.#roomEvents.publish(roomId, cache.loadedEvents, cache.redactedEvents, allocated);
+      if (caches.length === 0) {
+        // Not the pipeline (a remote join's seeding, an out-of-band membership): what it
+        // changed is not tracked, so trust nothing cached about the room.
+        this.#roomEvents.forget(roomId);
+        this.#invalidateQueries(roomId, undefined);
+      } else if (touched.state) {
+        this.#invalidateQueries(roomId, touched.members);
       }
       for (const position of allocated) tracker.committed(position);
       for (const output of result.outputs) if (output !== undefined) this.#output.emit(output);
       return result.value;
     };
     return run();
+  }
+
+  /** `members` undefined: any user's rooms may have changed. */
+  #invalidateQueries(roomId: string, members: ReadonlySet<string> | undefined): void {
+    this.#queries.invalidate(`room:${roomId}`);
+    if (members === undefined) {
+      this.#queries.invalidateAll();
+      return;
+    }
+    for (const userId of members) this.#queries.invalidate(`user:${userId}`);
   }
 
   #streamTracker(): Promise<StreamTracker> {
@@ -525,7 +568,14 @@ export class Roomserver {
   }
 
   async roomVersion(roomId: string): Promise<string | undefined> {
-    return this.#store.rooms.roomVersion(roomId);
+    const cached = this.#roomVersions.get(roomId);
+    if (cached !== undefined) return cached;
+    const version = await this.#store.rooms.roomVersion(roomId);
+    if (version !== undefined) {
+      if (this.#roomVersions.size >= 10_000) this.#roomVersions.clear();
+      this.#roomVersions.set(roomId, version);
+    }
+    return version;
   }
 
   async currentState(roomId: string): Promise<CurrentStateEntry[]> {
@@ -538,22 +588,34 @@ export class Roomserver {
 
   /** The current state event of (type, stateKey), as clients see it. */
   async stateEvent(roomId: string, type: string, stateKey: string): Promise<RoomEvent | undefined> {
-    const entry = await this.#store.state.currentStateEntry(roomId, type, stateKey);
-    return entry === undefined ? undefined : this.event(entry.eventId);
+    // Cached as the stored row (strings only): every caller gets JSON of its own.
+    const stored = await this.#queries.get(`room:${roomId}`, `state\u0000${type}\u0000${stateKey}`, async () => {
+      const entry = await this.#store.state.currentStateEntry(roomId, type, stateKey);
+      return entry === undefined ? undefined : this.#store.events.byId(entry.eventId);
+    });
+    return stored === undefined ? undefined : toRoomEvent(stored, 'client');
   }
 
   /** The user's current membership in the room, undefined when none. */
   async membership(roomId: string, userId: string): Promise<string | undefined> {
-    const entry = await this.#store.state.currentStateEntry(roomId, 'm.room.member', userId);
-    return entry?.membership ?? undefined;
+    return this.#queries.get(`room:${roomId}`, `membership\u0000${userId}`, async () => {
+      const entry = await this.#store.state.currentStateEntry(roomId, 'm.room.member', userId);
+      return entry?.membership ?? undefined;
+    });
   }
 
   async members(roomId: string, membership: string): Promise<string[]> {
-    return this.#store.state.membersWithMembership(roomId, membership);
+    const members = await this.#queries.get(`room:${roomId}`, `members\u0000${membership}`, () =>
+      this.#store.state.membersWithMembership(roomId, membership),
+    );
+    return [...members];
   }
 
   async roomsForUser(userId: string, membership: string): Promise<string[]> {
-    return this.#store.state.roomsWithMembership(userId, membership);
+    const rooms = await this.#queries.get(`user:${userId}`, `rooms\u0000${membership}`, () =>
+      this.#store.state.roomsWithMembership(userId, membership),
+    );
+    return [...rooms];
   }
 
   async forwardExtremities(roomId: string): Promise<string[]> {
@@ -562,12 +624,20 @@ export class Roomserver {
 
   /** The room state before an event, or after it (the event included when it is accepted state). */
   async stateAt(eventId: string, at: 'before' | 'after'): Promise<StateMap | undefined> {
-    const stored = await this.#store.events.byId(eventId);
+    // Only columns that never change after insert are read, so any cached copy will do.
+    const stored = this.#roomEvents.peek(eventId)?.stored ?? (await this.#store.events.byId(eventId));
     if (stored === undefined || stored.stateBeforeSnapshotId === null) return undefined;
-    const map = new Map<string, string>();
-    for (const entry of await this.#store.state.readSnapshot(stored.stateBeforeSnapshotId)) {
-      map.set(stateKeyOf(entry.type, entry.stateKey), entry.eventId);
+    // Snapshots never change either: a copy of the shared map, which callers may modify.
+    let snapshot = this.#snapshots.get(stored.stateBeforeSnapshotId);
+    if (snapshot === undefined) {
+      const read = new Map<string, string>();
+      for (const entry of await this.#store.state.readSnapshot(stored.stateBeforeSnapshotId)) {
+        read.set(stateKeyOf(entry.type, entry.stateKey), entry.eventId);
+      }
+      this.#snapshots.set(stored.stateBeforeSnapshotId, read);
+      snapshot = read;
     }
+    const map = new Map(snapshot);
     if (at === 'after' && stored.stateKey !== null && stored.rejectedReason === null) {
       map.set(stateKeyOf(stored.type, stored.stateKey), stored.eventId);
     }

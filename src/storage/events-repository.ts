@@ -56,6 +56,35 @@ export interface ExtremityRow {
   readonly json: string;
 }
 
+/** What a write to a room starts from, read in one round trip under the room's lock. */
+export interface RoomHead {
+  /** The forward extremities, newest first (as `forwardExtremities`). */
+  readonly extremities: Array<{ readonly eventId: string; readonly depth: number; readonly streamOrdering: number | null }>;
+  /** The room's highest stream ordering, -1 when it has none. */
+  readonly maxStreamOrdering: number;
+  /** The event recorded for the client transaction asked about, if any. */
+  readonly transactionEvent: { readonly eventId: string; readonly streamOrdering: number | null } | undefined;
+}
+
+/** The writes of one event, done in one statement (see `persist`). */
+export interface EventPersistence {
+  readonly event: NewEvent;
+  /** Allocate the event's stream ordering from the sequence (`event.streamOrdering` is then ignored). */
+  readonly allocateStreamOrdering: boolean;
+  readonly removeExtremities: readonly string[];
+  /** Make the event a forward extremity, unless a stored event already follows it. */
+  readonly addAsExtremity: boolean;
+  readonly transaction?: { readonly txn: EventTransaction; readonly createdTs: number };
+}
+
+export interface PersistedEvent {
+  readonly streamOrdering: number | null;
+  /** A stored event lists it among its prev events (it arrived after its successor). */
+  readonly followed: boolean;
+  /** Accepted redaction events that name it were stored before it (see `redactionsOf`). */
+  readonly redactionsWaiting: boolean;
+}
+
 export type Direction = 'forward' | 'backward';
 
 export interface EventRangeQuery {
@@ -121,6 +150,92 @@ export class EventsRepository {
         .values(auths.map((auth) => ({ event_id: event.eventId, auth_event_id: auth })))
         .execute();
     }
+  }
+
+  /**
+   * Stores an event as `insert` does, and with it, in the same statement, the forward
+   * extremity changes and the client transaction: one round trip for a whole send. Returns
+   * the stream ordering (allocated here when asked) and what was stored about the event
+   * before it (read in the statement's snapshot, which does not see the statement's writes).
+   */
+  async persist(p: EventPersistence): Promise<PersistedEvent> {
+    const e = p.event;
+    const id = e.eventId;
+    const ctes = [];
+    const prevs = [...new Set(e.prevEventIds)];
+    if (prevs.length > 0) {
+      ctes.push(sql`edges as (insert into event_edges (event_id, prev_event_id) values ${sql.join(prevs.map((prev) => sql`(${id}, ${prev})`))})`);
+    }
+    const auths = [...new Set(e.authEventIds)];
+    if (auths.length > 0) {
+      ctes.push(sql`auths as (insert into event_auth (event_id, auth_event_id) values ${sql.join(auths.map((auth) => sql`(${id}, ${auth})`))})`);
+    }
+    if (p.removeExtremities.length > 0) {
+      ctes.push(sql`fx_removed as (delete from forward_extremities where room_id = ${e.roomId} and event_id in (${sql.join([...p.removeExtremities])}))`);
+    }
+    if (p.addAsExtremity) {
+      ctes.push(sql`fx_added as (insert into forward_extremities (room_id, event_id)
+        select ${e.roomId}, ${id} where not exists (select 1 from event_edges where prev_event_id = ${id}) on conflict do nothing)`);
+    }
+    const t = p.transaction;
+    if (t !== undefined) {
+      ctes.push(sql`txn as (insert into event_transactions (room_id, user_id, device_id, txn_id, event_id, created_ts)
+        values (${t.txn.roomId}, ${t.txn.userId}, ${t.txn.deviceId}, ${t.txn.txnId}, ${id}, ${t.createdTs}))`);
+    }
+    const streamOrdering = p.allocateStreamOrdering ? sql`nextval(${STREAM_SEQUENCES.events})` : sql`${e.streamOrdering}::int8`;
+    // Data-modifying CTEs all run, referenced or not; foreign keys are checked at the end of
+    // the statement, when the event row exists.
+    const { rows } = await sql<{ stream_ordering: number | null; followed: boolean; redactions: boolean }>`
+      with ev as (
+        insert into events (event_id, room_id, stream_ordering, depth, type, state_key, sender, origin_server_ts, json,
+          room_version, outlier, rejected_reason, soft_failed, redacted_by, redacts, state_before_snapshot_id, received_ts)
+        values (${id}, ${e.roomId}, ${streamOrdering}, ${e.depth}, ${e.type}, ${e.stateKey}, ${e.sender}, ${e.originServerTs},
+          ${e.json}, ${e.roomVersion}, ${e.outlier}, ${e.rejectedReason}, ${e.softFailed}, null, ${e.redacts},
+          ${e.stateBeforeSnapshotId}, ${e.receivedTs})
+        returning stream_ordering
+      )${ctes.length > 0 ? sql`, ${sql.join(ctes)}` : sql``}
+      select stream_ordering,
+        exists (select 1 from event_edges where prev_event_id = ${id}) as followed,
+        exists (select 1 from events where redacts = ${id} and rejected_reason is null and soft_failed = false) as redactions
+      from ev`.execute(this.#db);
+    const row = rows[0];
+    if (row === undefined) throw new Error(`storing ${id} returned no row`);
+    return { streamOrdering: row.stream_ordering, followed: row.followed, redactionsWaiting: row.redactions };
+  }
+
+  /** The room's forward extremities, highest stream ordering and a client transaction's event, at once. */
+  async roomHead(roomId: string, txn?: EventTransaction): Promise<RoomHead> {
+    const txnPart =
+      txn === undefined
+        ? sql``
+        : sql`union all
+          select 't', e.event_id, e.depth, e.stream_ordering from event_transactions t join events e on e.event_id = t.event_id
+          where t.room_id = ${txn.roomId} and t.user_id = ${txn.userId} and t.device_id = ${txn.deviceId} and t.txn_id = ${txn.txnId}`;
+    const { rows } = await sql<{ kind: string; event_id: string | null; depth: number | null; stream_ordering: number | null }>`
+      select 'x' as kind, e.event_id, e.depth, e.stream_ordering
+      from forward_extremities f join events e on e.event_id = f.event_id where f.room_id = ${roomId}
+      union all
+      select 'm', null, null, (select max(stream_ordering) from events where room_id = ${roomId})
+      ${txnPart}`.execute(this.#db);
+    const extremities: Array<{ eventId: string; depth: number; streamOrdering: number | null }> = [];
+    let maxStreamOrdering = -1;
+    let transactionEvent: RoomHead['transactionEvent'];
+    for (const row of rows) {
+      if (row.kind === 'm') maxStreamOrdering = row.stream_ordering ?? -1;
+      else if (row.event_id === null) continue;
+      else if (row.kind === 't') transactionEvent = { eventId: row.event_id, streamOrdering: row.stream_ordering };
+      else extremities.push({ eventId: row.event_id, depth: row.depth ?? 0, streamOrdering: row.stream_ordering });
+    }
+    // As forwardExtremities: stream ordering descending (nulls first), then event ID.
+    extremities.sort((a, b) => {
+      if (a.streamOrdering !== b.streamOrdering) {
+        if (a.streamOrdering === null) return -1;
+        if (b.streamOrdering === null) return 1;
+        return b.streamOrdering - a.streamOrdering;
+      }
+      return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
+    });
+    return { extremities, maxStreamOrdering, transactionEvent };
   }
 
   async byId(eventId: string): Promise<StoredEvent | undefined> {

@@ -23,10 +23,12 @@ export class RoomStore {
   readonly rooms: RoomsRepository;
   readonly #db: Kysely<Database>;
   readonly #inTransaction: boolean;
+  readonly #postgres: boolean;
 
   constructor(db: StoaDatabase | Kysely<Database>, inTransaction = false) {
     this.#db = 'kysely' in db ? db.kysely : db;
     this.#inTransaction = inTransaction;
+    this.#postgres = 'kysely' in db && db.engine === 'postgres';
     this.events = new EventsRepository(this.#db);
     this.state = new StateRepository(this.#db);
     this.rooms = new RoomsRepository(this.#db);
@@ -39,9 +41,31 @@ export class RoomStore {
    */
   async writeTransaction<T>(roomId: string, fn: (store: RoomStore) => Promise<T>): Promise<T> {
     if (this.#inTransaction) throw new Error('RoomStore.writeTransaction cannot nest');
+    if (this.#postgres) return this.#writeTransactionPostgres(roomId, fn);
     return this.#db.transaction().execute(async (trx) => {
       await sql`select pg_advisory_xact_lock(${ROOM_WRITE_LOCK_NAMESPACE}::int4, hashtext(${roomId}))`.execute(trx);
       return fn(new RoomStore(trx, true));
+    });
+  }
+
+  /**
+   * The same on a PostgreSQL server, where every statement is a network round trip: BEGIN
+   * and the lock go in one simple-protocol message (two statements, so the lock's reads
+   * after it still see every write committed before the lock was granted). Hence the
+   * literal room ID, quoted by kysely's literal escaping.
+   */
+  async #writeTransactionPostgres<T>(roomId: string, fn: (store: RoomStore) => Promise<T>): Promise<T> {
+    return this.#db.connection().execute(async (conn) => {
+      try {
+        await sql`begin; select pg_advisory_xact_lock(${sql.lit(ROOM_WRITE_LOCK_NAMESPACE)}::int4, hashtext(${sql.lit(roomId)}))`.execute(conn);
+        const result = await fn(new RoomStore(conn, true));
+        await sql`commit`.execute(conn);
+        return result;
+      } catch (error) {
+        // Never hand the connection back inside a transaction (a no-op when none is open).
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        throw error;
+      }
     });
   }
 }

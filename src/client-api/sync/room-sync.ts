@@ -25,7 +25,7 @@ import { EventLoader, formatSyncEvent, strippedStateEvent, type FormatContext, t
 import { stateAtPosition, stateEntries, visibleEvents, type VisibilityContext } from './room-history.ts';
 import type { AccountDataEntry, ReceiptRecord, SyncSources } from './sources.ts';
 import { encodeSyncToken, streamPosition, type SyncPosition } from './sync-token.ts';
-import { unreadCounts } from './unread.ts';
+import { unreadCounts, type UnreadCache } from './unread.ts';
 import { defaultPushRules } from '../../rooms/push/index.ts';
 import { roomPushFacts } from '../push/room-push-context.ts';
 import type { PushRulesSource } from './sources.ts';
@@ -65,6 +65,8 @@ export interface RoomSyncDeps {
   readonly pushRules?: PushRulesSource;
   /** `unsigned.m.relations` of timeline events; unset: none. */
   readonly aggregations?: BundledAggregator;
+  /** The previous unread counts, counted on from (./unread.ts); unset: every count scans. */
+  readonly unreadCache?: UnreadCache;
 }
 
 export interface RoomsSection {
@@ -357,7 +359,7 @@ export class RoomSyncBuilder {
       upTo: this.#w.to.events,
       ruleset: this.#deps.pushRules === undefined ? defaultPushRules(userId) : await this.#deps.pushRules.ruleset(userId),
       facts: () => roomPushFacts(this.#deps.roomserver, roomId),
-    });
+    }, this.#deps.unreadCache);
     return { notification_count: counts.notification_count, highlight_count: counts.highlight_count };
   }
 

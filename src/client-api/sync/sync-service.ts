@@ -10,9 +10,10 @@
 import type { JsonObject } from '../../rooms/json.ts';
 import type { Roomserver } from '../../roomserver/index.ts';
 import { SyncRepository, type StoaDatabase } from '../../storage/index.ts';
-import { eventFilterAllows, type SyncFilter } from '../filters/sync-filter.ts';
+import { eventFilterAllows, excludesEverything, type EventFilter, type SyncFilter } from '../filters/sync-filter.ts';
 import { Notifier } from './notifier.ts';
 import { RoomSyncBuilder, type SyncWindow } from './room-sync.ts';
+import { UnreadCache } from './unread.ts';
 import { presentSources, type AccountDataEntry, type PushRulesSource, type SyncSources } from './sources.ts';
 import type { BundledAggregator } from '../formatting/bundled-aggregations.ts';
 
@@ -56,6 +57,7 @@ export class SyncService {
   readonly #clock: () => number;
   readonly #pushRules: PushRulesSource | undefined;
   readonly #aggregations: BundledAggregator | undefined;
+  readonly #unreadCache = new UnreadCache();
 
   constructor(options: SyncServiceOptions) {
     this.#pushRules = options.pushRules;
@@ -123,6 +125,7 @@ export class SyncService {
         sources: this.#sources,
         ...(this.#pushRules === undefined ? {} : { pushRules: this.#pushRules }),
         ...(this.#aggregations === undefined ? {} : { aggregations: this.#aggregations }),
+        unreadCache: this.#unreadCache,
       },
       window,
     );
@@ -194,10 +197,11 @@ export class SyncService {
 
   async #globalAccountData(window: SyncWindow): Promise<JsonObject[]> {
     const source = this.#sources.accountData;
-    if (source === undefined) return [];
-    const from = window.fullState || window.since === undefined ? 0 : streamPosition(window.since, source.streamKey);
+    if (source === undefined || matchesNoType(window.filter.accountData)) return [];
+    const initial = window.fullState || window.since === undefined;
+    const from = initial ? 0 : streamPosition(window.since, source.streamKey);
     const to = streamPosition(window.to, source.streamKey);
-    if (from >= to && from !== 0) return [];
+    if (from >= to && !initial) return [];
     const changes = await source.accountDataSince(window.userId, from, to);
     return (await this.#withPushRules(window.userId, window.fullState || window.since === undefined, changes.global))
       .filter((entry) => eventFilterAllows(window.filter.accountData, { type: entry.type }))
@@ -218,10 +222,12 @@ export class SyncService {
 
   async #presence(window: SyncWindow): Promise<JsonObject[]> {
     const source = this.#sources.presence;
-    if (source === undefined) return [];
-    const from = window.fullState || window.since === undefined ? 0 : streamPosition(window.since, source.streamKey);
+    // Every presence event has type m.presence (a filter that refuses it refuses them all).
+    if (source === undefined || excludesEverything(window.filter.presence) || !eventFilterAllows(window.filter.presence, { type: 'm.presence' })) return [];
+    const initial = window.fullState || window.since === undefined;
+    const from = initial ? 0 : streamPosition(window.since, source.streamKey);
     const to = streamPosition(window.to, source.streamKey);
-    if (from >= to && from !== 0) return [];
+    if (from >= to && !initial) return [];
     const users = await this.#repo.usersSharingRooms(window.userId);
     const events = await source.presenceSince(users, from, to);
     return events
@@ -233,4 +239,9 @@ export class SyncService {
       )
       .slice(0, window.filter.presence.limit ?? Infinity);
   }
+}
+
+/** A filter no event type passes (`types: []`, `senders: []` or a `*` in `not_types`): nothing to read. */
+function matchesNoType(filter: EventFilter): boolean {
+  return excludesEverything(filter) || filter.notTypes.includes('*');
 }
