@@ -86,24 +86,7 @@ export class MediaService {
   /** POST /_matrix/media/v3/upload. */
   async upload(input: UploadInput): Promise<string> {
     const filename = this.#checkUploadHeaders(input);
-    const mediaId = generateMediaId();
-    const stored = await this.#storeUpload(input);
-    try {
-      await this.#repository.insertUpload({
-        serverName: this.serverName,
-        mediaId,
-        userId: input.userId,
-        contentType: sanitizeContentType(input.contentType),
-        filename,
-        size: stored.size,
-        sha256: stored.sha256,
-        now: this.#deps.clock(),
-      });
-    } catch (error) {
-      await this.#releaseBlob(stored.sha256);
-      throw error;
-    }
-    return mxcUri(this.serverName, mediaId);
+    return this.#recordNew(await this.#storeUpload(input), { userId: input.userId, contentType: input.contentType, filename });
   }
 
   /**
@@ -111,15 +94,23 @@ export class MediaService {
    * it counts against no one's quota. Returns the mxc:// URI.
    */
   async storeServerOwned(input: { contentType: string; bytes: Uint8Array }): Promise<string> {
-    const mediaId = generateMediaId();
     const stored = await this.#deps.blobs.put([input.bytes], { maxBytes: this.maxUploadBytes, expectedBytes: input.bytes.length });
+    return this.#recordNew(stored, { userId: undefined, contentType: input.contentType, filename: undefined });
+  }
+
+  /** A row under a new media ID for a stored blob; the blob is released if the row fails. */
+  async #recordNew(
+    stored: { sha256: string; size: number },
+    owner: { userId: string | undefined; contentType: string | undefined; filename: string | undefined },
+  ): Promise<string> {
+    const mediaId = generateMediaId();
     try {
       await this.#repository.insertUpload({
         serverName: this.serverName,
         mediaId,
-        userId: undefined,
-        contentType: sanitizeContentType(input.contentType),
-        filename: undefined,
+        userId: owner.userId,
+        contentType: sanitizeContentType(owner.contentType),
+        filename: owner.filename,
         size: stored.size,
         sha256: stored.sha256,
         now: this.#deps.clock(),

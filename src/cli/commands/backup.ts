@@ -17,32 +17,34 @@ const POSTGRES_ADVICE =
 
 export async function backupCommand(command: ParsedCommand, environment: StoaEnvironment, io: CliIo): Promise<number> {
   const values = parse('backup', command, 'out');
-  const config = await loadConfig((await locateConfig(values.config, environment, false)).path);
-  const database = config.database;
-  if (database.engine !== 'pglite') {
-    io.err(`stoa: ${POSTGRES_ADVICE}`);
-    return EXIT_FAILURE;
-  }
-  const dataDir = database.path;
-  return report(io, async () => {
+  return withPGliteDir(values.config, environment, io, async (dataDir) => {
     const { bytes } = await backupPGlite(dataDir, values.file);
-    io.out(`backed up ${dataDir} to ${values.file} (${bytes} bytes); also keep ${config.signing_key_path} and the media directory`);
+    io.out(`backed up ${dataDir} to ${values.file} (${bytes} bytes); also keep the signing key and the media directory`);
   });
 }
 
 export async function restoreCommand(command: ParsedCommand, environment: StoaEnvironment, io: CliIo): Promise<number> {
   const values = parse('restore', command, 'from');
-  const config = await loadConfig((await locateConfig(values.config, environment, false)).path);
+  return withPGliteDir(values.config, environment, io, async (dataDir) => {
+    await restorePGlite(values.file, dataDir);
+    io.out(`restored ${values.file} into ${dataDir}; \`stoa start\` applies any newer migrations`);
+  });
+}
+
+/** Runs `operation` on the config's PGlite data directory; PostgreSQL gets the pg_dump advice. */
+async function withPGliteDir(
+  configPath: string | undefined,
+  environment: StoaEnvironment,
+  io: CliIo,
+  operation: (dataDir: string) => Promise<void>,
+): Promise<number> {
+  const config = await loadConfig((await locateConfig(configPath, environment, false)).path);
   const database = config.database;
   if (database.engine !== 'pglite') {
     io.err(`stoa: ${POSTGRES_ADVICE}`);
     return EXIT_FAILURE;
   }
-  const dataDir = database.path;
-  return report(io, async () => {
-    await restorePGlite(values.file, dataDir);
-    io.out(`restored ${values.file} into ${dataDir}; \`stoa start\` applies any newer migrations`);
-  });
+  return report(io, () => operation(database.path));
 }
 
 function parse(name: string, command: ParsedCommand, fileOption: 'out' | 'from'): { config: string | undefined; file: string } {
