@@ -99,6 +99,22 @@ async function nextBatch(session: Session): Promise<string> {
   return String((await ok(session, 'GET', '/sync?timeout=0'))['next_batch']);
 }
 
+/** A new device of `user` on `node` (POST /login with the password). */
+async function newDevice(node: TestNode, user: RegisteredUser): Promise<Session> {
+  const login = await request(`${node.clientUrl}/_matrix/client/v3/login`, {
+    method: 'POST',
+    body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: user.userId }, password: user.password },
+  });
+  assert.equal(login.status, 200, login.text);
+  const body = login.body as JsonObject;
+  return { node, userId: user.userId, deviceId: String(body['device_id']), accessToken: String(body['access_token']) };
+}
+
+/** The device IDs in a /keys/query answer for `userId`. */
+function queriedDevices(body: JsonObject, userId: string): string[] {
+  return Object.keys((body['device_keys'] as Record<string, JsonObject>)[userId] ?? {}).sort();
+}
+
 function changedIn(responses: readonly JsonObject[]): string[] {
   return responses.flatMap((r) => ((r['device_lists'] as { changed?: string[] } | undefined)?.changed ?? []));
 }
@@ -139,6 +155,7 @@ describe('end-to-end encryption across two Stoa nodes (alice on A, bob on B)', (
   let nodes: TestNode[] = [];
   let alice: Session;
   let bob: Session;
+  let aliceRegistered: RegisteredUser;
   let bobRegistered: RegisteredUser;
   let bobKeys: JsonObject;
   const bobDeviceKey = ed25519KeyPairFromSeed(generateEd25519Seed());
@@ -147,9 +164,9 @@ describe('end-to-end encryption across two Stoa nodes (alice on A, bob on B)', (
   before(async () => {
     nodes = await startNodes(2, { tls: true, startTimeoutMs: 180_000 });
     const [a, b] = nodes as [TestNode, TestNode];
-    const aliceUser = await registerUser(a, 'alice');
+    aliceRegistered = await registerUser(a, 'alice');
     bobRegistered = await registerUser(b, 'bob');
-    alice = { node: a, ...aliceUser };
+    alice = { node: a, ...aliceRegistered };
     bob = { node: b, ...bobRegistered };
     const roomId = String((await ok(alice, 'POST', '/createRoom', { preset: 'public_chat', name: 'e2ee across sites' }))['room_id']);
     await ok(bob, 'POST', `/join/${enc(roomId)}?server_name=${enc(a.serverName)}`, {});
@@ -286,5 +303,67 @@ describe('end-to-end encryption across two Stoa nodes (alice on A, bob on B)', (
     } finally {
       await peer.close();
     }
+  });
+
+  test('server-server § "Device Management": a user newly sharing a room is known both ways; a rejoin after leaving fetches the list afresh', async () => {
+    const [a, b] = nodes as [TestNode, TestNode];
+    const aliceKeys = deviceKeysOf(alice, ed25519KeyPairFromSeed(generateEd25519Seed()));
+    await ok(alice, 'POST', '/keys/upload', { device_keys: aliceKeys });
+    // carol on B has keys before she shares any room with anyone on A.
+    const carolRegistered = await registerUser(b, 'carol');
+    const carol: Session = { node: b, ...carolRegistered };
+    await ok(carol, 'POST', '/keys/upload', { device_keys: deviceKeysOf(carol, ed25519KeyPairFromSeed(generateEd25519Seed())) });
+    const roomId = String((await ok(alice, 'POST', '/createRoom', { preset: 'public_chat', name: 'carol joins' }))['room_id']);
+    const aliceSince = await nextBatch(alice);
+    const carolSince = await nextBatch(carol);
+    const join = () => ok(carol, 'POST', `/join/${enc(roomId)}?server_name=${enc(a.serverName)}`, {});
+    await join();
+
+    // Both sides list the other in device_lists.changed and get the keys.
+    await syncUntil(alice, aliceSince, "carol in alice's device_lists.changed", (rs) => changedIn(rs).includes(carol.userId));
+    const carolKeys = await call(alice, 'POST', '/keys/query', { device_keys: { [carol.userId]: [] } });
+    expectSpecResponse(carolKeys, 'queryKeys');
+    assert.deepEqual((carolKeys.body as JsonObject)['failures'], {});
+    assert.deepEqual(queriedDevices(carolKeys.body as JsonObject, carol.userId), [carol.deviceId]);
+    await syncUntil(carol, carolSince, "alice in carol's device_lists.changed", (rs) => changedIn(rs).includes(alice.userId));
+    const aliceKeysOnB = await ok(carol, 'POST', '/keys/query', { device_keys: { [alice.userId]: [] } });
+    assert.deepEqual(withoutUnsigned((aliceKeysOnB['device_keys'] as Record<string, JsonObject>)[alice.userId]?.[alice.deviceId]), aliceKeys);
+
+    // A change of alice's devices now reaches B (m.device_list_update) and carol.
+    const carolSince2 = await nextBatch(carol);
+    const alice2 = await newDevice(a, aliceRegistered);
+    await ok(alice2, 'POST', '/keys/upload', { device_keys: deviceKeysOf(alice2, ed25519KeyPairFromSeed(generateEd25519Seed())) });
+    await syncUntil(carol, carolSince2, "alice in carol's device_lists.changed after her new device", (rs) => changedIn(rs).includes(alice.userId));
+    const both = await ok(carol, 'POST', '/keys/query', { device_keys: { [alice.userId]: [] } });
+    assert.deepEqual(queriedDevices(both, alice.userId), [alice.deviceId, alice2.deviceId].sort());
+
+    // carol leaves; her new device is then none of A's business (B sends A no update).
+    await ok(carol, 'POST', `/rooms/${enc(roomId)}/leave`, {});
+    await eventually('alice to see carol leave', async () => {
+      const res = await call(alice, 'GET', `/rooms/${enc(roomId)}/state/m.room.member/${enc(carol.userId)}`);
+      return res.status === 200 && (res.body as JsonObject)['membership'] === 'leave' ? true : undefined;
+    });
+    const carol2 = await newDevice(b, carolRegistered);
+    await ok(carol2, 'POST', '/keys/upload', { device_keys: deviceKeysOf(carol2, ed25519KeyPairFromSeed(generateEd25519Seed())) });
+    // When she is back, A must not answer from the list it had before.
+    const aliceSince2 = await nextBatch(alice);
+    await join();
+    await syncUntil(alice, aliceSince2, "carol in alice's device_lists.changed after her rejoin", (rs) => changedIn(rs).includes(carol.userId));
+    const again = await ok(alice, 'POST', '/keys/query', { device_keys: { [carol.userId]: [] } });
+    assert.deepEqual(queriedDevices(again, carol.userId), [carol.deviceId, carol2.deviceId].sort());
+  });
+
+  // Last: it takes B down.
+  test('server-server § "Device Management": with B down, A answers for the B users it tracks from its cache; others are failures', async () => {
+    const b = nodes[1]!;
+    await b.halt();
+    const stranger = `@stranger:${b.serverName}`;
+    const res = await call(alice, 'POST', '/keys/query', { device_keys: { [bob.userId]: [], [stranger]: [] }, timeout: 5000 });
+    expectSpecResponse(res, 'queryKeys');
+    const body = res.body as JsonObject;
+    assert.ok(queriedDevices(body, bob.userId).includes(bob.deviceId), "bob's devices come from A's cache");
+    assert.ok((body['master_keys'] as JsonObject)[bob.userId] !== undefined, "and so does bob's master key");
+    assert.ok((body['failures'] as JsonObject)[b.serverName] !== undefined, 'a user A does not track needs B, which is down');
+    assert.equal((body['device_keys'] as JsonObject)[stranger], undefined);
   });
 });

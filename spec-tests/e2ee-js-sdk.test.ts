@@ -13,58 +13,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as sdk from 'matrix-js-sdk';
-import { silentSdkLogger as silentLogger } from './rig/js-sdk.ts';
+import { cryptoClient, decryptedBodies, until } from './rig/js-sdk.ts';
 import { startNodes, stopNodes, type TestNode } from './rig/nodes.ts';
-import { registerUser, type RegisteredUser } from './rig/users.ts';
-
-const WAIT_MS = 30_000;
-
-const failures: string[] = [];
-
-function recordingFetch(name: string): typeof globalThis.fetch {
-  return async (input, init) => {
-    const response = await fetch(input, init);
-    if (!response.ok) {
-      const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-      failures.push(`${name}: ${init?.method ?? 'GET'} ${url.pathname} -> ${response.status} ${await response.clone().text()}`);
-    }
-    return response;
-  };
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; failed requests: ${failures.join('\n') || 'none'}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function cryptoClient(node: TestNode, user: RegisteredUser, name: string): Promise<sdk.MatrixClient> {
-  const client = sdk.createClient({
-    baseUrl: node.clientUrl,
-    accessToken: user.accessToken,
-    userId: user.userId,
-    deviceId: user.deviceId,
-    logger: silentLogger,
-    fetchFn: recordingFetch(name),
-  });
-  await client.initRustCrypto({ useIndexedDB: false });
-  await client.startClient({ initialSyncLimit: 10 });
-  await until(`${name}'s first sync`, () => client.isInitialSyncComplete());
-  return client;
-}
-
-/** The decrypted bodies of m.room.message events in the room's live timeline. */
-function decryptedBodies(client: sdk.MatrixClient, roomId: string): string[] {
-  const room = client.getRoom(roomId);
-  if (room === null) return [];
-  return room
-    .getLiveTimeline()
-    .getEvents()
-    .filter((e) => e.isEncrypted() && !e.isDecryptionFailure() && e.getType() === 'm.room.message')
-    .map((e) => String(e.getContent()['body']));
-}
+import { registerUser } from './rig/users.ts';
 
 describe('matrix-js-sdk with Rust crypto: encrypted room on one node', { timeout: 180_000 }, () => {
   let node: TestNode;

@@ -139,6 +139,23 @@ describe('key management API (§ "Key management API")', () => {
     assert.ok(!ids.includes('signed_curve25519:FB1'));
   });
 
+  test('claimKeys never hands out a consumed one-time key again; a device with none left and no fallback key is left out', async () => {
+    const upload = await call(bob, 'POST', '/keys/upload', {
+      one_time_keys: { 'signed_curve25519:ONLY': sign({ key: 'only' }, bob.userId, `ed25519:${bob.deviceId}`, bobDeviceKey) },
+    });
+    expectSpecResponse(upload, 'uploadKeys');
+    const claim = async (): Promise<JsonObject> => {
+      const res = await call(alice, 'POST', '/keys/claim', { one_time_keys: { [bob.userId]: { [bob.deviceId]: 'signed_curve25519' } } });
+      expectSpecResponse(res, 'claimKeys');
+      return (res.body as JsonObject)['one_time_keys'] as JsonObject;
+    };
+    const first = (await claim()) as Record<string, Record<string, JsonObject>>;
+    assert.deepEqual(Object.keys(first[bob.userId]?.[bob.deviceId] ?? {}), ['signed_curve25519:ONLY']);
+    assert.deepEqual(await claim(), {}, 'the consumed key is gone and bob has no fallback key');
+    const counts = await call(bob, 'POST', '/keys/upload', {});
+    assert.deepEqual((counts.body as JsonObject)['one_time_key_counts'], { signed_curve25519: 0 });
+  });
+
   test('/sync reports one-time key counts and unused fallback key types', async () => {
     const body = await sync(alice);
     assert.deepEqual(body['device_one_time_keys_count'], { signed_curve25519: 0 });
@@ -215,6 +232,36 @@ describe('server-side key backups (§ "Server-side key backups")', () => {
     forwarded_count: 0,
     is_verified: verified,
     session_data: { ephemeral: 'e', ciphertext: `c${index}`, mac: 'm' },
+  });
+
+  test('writing to a version that is not the current one (older, deleted, unknown): 403 M_WRONG_ROOM_KEYS_VERSION naming the current one', async () => {
+    const put = (version: string, path = '/room_keys/keys', body: JsonObject = { rooms: { '!room:x': { sessions: { s: keyData(0, false) } } } }) =>
+      call(alice, 'PUT', `${path}?version=${encodeURIComponent(version)}`, body);
+    // No backup at all: there is no version to write to.
+    expectMatrixError(await put('1'), 404, 'M_NOT_FOUND');
+    const create = async (): Promise<string> => {
+      const res = await call(alice, 'POST', '/room_keys/version', { algorithm: 'm.megolm_backup.v1.curve25519-aes-sha2', auth_data: { public_key: 'pk' } });
+      expectSpecResponse(res, 'postRoomKeysVersion');
+      return String((res.body as JsonObject)['version']);
+    };
+    const old = await create();
+    const current = await create();
+    const wrong = async (res: Promise<HttpResponse>): Promise<void> => {
+      const answer = await res;
+      expectMatrixError(answer, 403, 'M_WRONG_ROOM_KEYS_VERSION');
+      assert.equal((answer.body as JsonObject)['current_version'], current);
+    };
+    await wrong(put(old));
+    await wrong(put(old, '/room_keys/keys/!room:x', { sessions: { s: keyData(0, false) } }));
+    await wrong(put(old, '/room_keys/keys/!room:x/s', keyData(0, false)));
+    expectSpecResponse(await call(alice, 'DELETE', `/room_keys/version/${old}`), 'deleteRoomKeysVersion');
+    await wrong(put(old));
+    await wrong(put('987654321'));
+    await wrong(put('not-a-version'));
+    expectMatrixError(await call(alice, 'PUT', '/room_keys/keys', { rooms: {} }), 400, 'M_MISSING_PARAM');
+    const ok = await put(current);
+    expectSpecResponse(ok, 'putRoomKeys');
+    assert.equal((ok.body as JsonObject)['count'], 1);
   });
 
   test('versions: create, get current, update, delete; keys with etag and count; M_WRONG_ROOM_KEYS_VERSION', async () => {

@@ -84,7 +84,7 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
     const e2eeFederation =
       federation === undefined
         ? undefined
-        : createE2eeFederation({ serverName: config.server_name, db, streams: e2eeStreams, client: federation.client, sender: federation.sender, logger, clock });
+        : createE2eeFederation({ serverName: config.server_name, db, streams: e2eeStreams, client: federation.client, sender: federation.sender, rooms: roomserver, logger, clock });
     for (const [eduType, handler] of e2eeFederation?.handlers ?? []) eduHandlers.set(eduType, handler);
     const clientApi = createClientApi({
       config,

@@ -115,6 +115,35 @@ export class E2eeDeviceListsRepository {
     return row === undefined ? undefined : { streamId: row.stream_id, stale: row.stale };
   }
 
+  /**
+   * Those of `userIds` joined to a room a user of `serverName` is joined to (other than
+   * `exceptRoom`): the users whose device lists that server receives updates about.
+   */
+  async sharingRoomWithServer(userIds: readonly string[], serverName: string, exceptRoom?: string): Promise<string[]> {
+    if (userIds.length === 0) return [];
+    const suffix = `:${serverName}`;
+    const { rows } = await sql<{ user_id: string }>`
+      select distinct a.state_key as user_id
+      from current_state a join current_state b on b.room_id = a.room_id
+      where a.type = 'm.room.member' and a.membership = 'join' and a.state_key in (${sql.join([...new Set(userIds)])})
+        and b.type = 'm.room.member' and b.membership = 'join'
+        and right(b.state_key, ${suffix.length}) = ${suffix}
+        and a.room_id <> ${exceptRoom ?? ''}`.execute(this.#db);
+    return rows.map((r) => r.user_id);
+  }
+
+  /** Those of `userIds` whose cached list is current (not stale). */
+  async trackedAmong(userIds: readonly string[]): Promise<string[]> {
+    if (userIds.length === 0) return [];
+    const rows = await this.#db
+      .selectFrom('e2e_remote_device_lists')
+      .select('user_id')
+      .where('user_id', 'in', [...new Set(userIds)])
+      .where('stale', '=', false)
+      .execute();
+    return rows.map((r) => r.user_id);
+  }
+
   async remoteDevices(userId: string): Promise<RemoteDevice[]> {
     const rows = await this.#db
       .selectFrom('e2e_remote_devices')

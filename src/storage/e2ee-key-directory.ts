@@ -1,7 +1,9 @@
 // Local users' E2EE keys as both /keys/query (client-server) and /user/keys/query,
 // /user/devices, /user/keys/claim (server-server) hand them out: stored device and
 // cross-signing keys with the signatures uploaded later merged in, and devices' display
-// names. Below the client API and federation, which both serve these answers.
+// names. Below the client API and federation, which both serve these answers. Also the
+// cached keys of remote users whose device lists we track, in the same shape, for
+// /keys/query to answer without asking their servers (server-server § "Device Management").
 //
 // Signature visibility (client-server § "Cross-signing"): a signature made by a user other
 // than the key's owner (a user-signing key's signature on someone's master key) is shown
@@ -10,6 +12,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../schema/database.ts';
 import { DevicesRepository } from './devices-repository.ts';
+import { E2eeDeviceListsRepository } from './e2ee-device-lists-repository.ts';
 import { E2eeKeysRepository, type ClaimedKey, type StoredSignature } from './e2ee-keys-repository.ts';
 
 type JsonRecord = Record<string, unknown>;
@@ -28,10 +31,37 @@ export interface LocalDeviceKeysAnswer {
 export class E2eeKeyDirectory {
   readonly #keys: E2eeKeysRepository;
   readonly #devices: DevicesRepository;
+  readonly #remote: E2eeDeviceListsRepository;
 
   constructor(db: Kysely<Database>) {
     this.#keys = new E2eeKeysRepository(db);
     this.#devices = new DevicesRepository(db);
+    this.#remote = new E2eeDeviceListsRepository(db);
+  }
+
+  /**
+   * Keys of remote users from the cached device lists (the caller has checked they are
+   * current): devices as their servers sent them, display names in `unsigned`, and their
+   * master and self-signing keys with the signatures `viewer` may see merged in.
+   */
+  async queryCached(wanted: ReadonlyMap<string, readonly string[]>, viewer: string): Promise<LocalDeviceKeysAnswer> {
+    const userIds = [...wanted.keys()];
+    const deviceKeys: Record<string, Record<string, JsonRecord>> = {};
+    for (const userId of userIds) {
+      const forUser: Record<string, JsonRecord> = {};
+      const devices = wanted.get(userId) ?? [];
+      for (const device of await this.#remote.remoteDevices(userId)) {
+        if (device.keyJson === null || (devices.length > 0 && !devices.includes(device.deviceId))) continue;
+        const json = parseObject(device.keyJson);
+        if (device.displayName !== null) {
+          json['unsigned'] = { ...(isRecord(json['unsigned']) ? json['unsigned'] : {}), device_display_name: device.displayName };
+        }
+        forUser[device.deviceId] = json;
+      }
+      deviceKeys[userId] = forUser;
+    }
+    const cross = await this.crossSigningKeys(userIds, viewer);
+    return { deviceKeys, masterKeys: cross.master, selfSigningKeys: cross.selfSigning, userSigningKeys: {} };
   }
 
   /**

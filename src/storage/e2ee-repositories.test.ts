@@ -83,6 +83,33 @@ describeEngines('e2ee repositories', (getDb) => {
     assert.equal((await repo.remoteState('@r:y'))?.stale, true);
   });
 
+  test('remote device lists: which users share a room with a server, and whose cached list is current', async () => {
+    const db = getDb().kysely;
+    const lists = new E2eeDeviceListsRepository(db);
+    const member = (roomId: string, userId: string, membership: string) => ({ room_id: roomId, type: 'm.room.member', state_key: userId, event_id: `$${roomId}${userId}`, membership });
+    await db
+      .insertInto('current_state')
+      .values([
+        member('!shared:x', '@local:here.test', 'join'),
+        member('!shared:x', '@joined:far.test', 'join'),
+        member('!shared:x', '@invited:far.test', 'invite'),
+        member('!other:x', '@alone:far.test', 'join'),
+        // A server whose name ends like ours is not ours.
+        member('!other:x', '@x:nothere.test', 'join'),
+      ])
+      .execute();
+    assert.deepEqual(
+      (await lists.sharingRoomWithServer(['@joined:far.test', '@invited:far.test', '@alone:far.test', '@nobody:far.test'], 'here.test')).sort(),
+      ['@joined:far.test'],
+    );
+    assert.deepEqual(await lists.sharingRoomWithServer([], 'here.test'), []);
+
+    await lists.replaceRemoteDevices('@joined:far.test', 3, [], 1);
+    await lists.replaceRemoteDevices('@alone:far.test', 3, [], 1);
+    await lists.markRemoteStale('@alone:far.test', 2);
+    assert.deepEqual(await lists.trackedAmong(['@joined:far.test', '@alone:far.test', '@nobody:far.test']), ['@joined:far.test']);
+  });
+
   test('backup: etag moves only when keys change; deleted versions are not reused', async () => {
     const repo = new E2eeBackupRepository(getDb().kysely);
     const v1 = await repo.createVersion('@k:x', 'alg', '{}');

@@ -79,13 +79,15 @@ export class BackupService {
     return stored;
   }
 
+  /** Writes go to the current version only; a deleted or unknown one is not current either. */
   async #writableVersion(userId: string, version: string | null): Promise<number> {
-    const stored = await this.#existingVersion(userId, version);
+    if (version === null) throw new MatrixError(400, 'M_MISSING_PARAM', 'The version query parameter is required');
     const current = await this.#repo.findVersion(userId);
-    if (current !== undefined && current.version !== stored.version) {
+    if (current === undefined) throw notFound('No current backup version');
+    if (String(current.version) !== version) {
       throw new MatrixError(403, 'M_WRONG_ROOM_KEYS_VERSION', 'Wrong backup version', { current_version: String(current.version) });
     }
-    return stored.version;
+    return current.version;
   }
 }
 

@@ -5,12 +5,16 @@
 //   - a user's master key, signed by one of that user's devices;
 //   - another user's master key, signed by the signer's user-signing key.
 // Problems with one key are reported per key in `failures`; the others are stored.
+// Other servers sharing a room hear of every change with the signatures merged in: new keys
+// and signatures on the master key as `m.signing_key_update`, signatures on devices as
+// `m.device_list_update` (server-server § "Device Management"), as Synapse sends them.
 
 import { MatrixError, missingParam } from '../../http/matrix-error.ts';
 import { signableContent } from '../../crypto/signed-json.ts';
 import { canonicalJson } from '../../rooms/canonical-json.ts';
 import { getField, isJsonObject, type JsonObject, type JsonValue } from '../../rooms/json.ts';
 import type { StoaDatabase } from '../../storage/index.ts';
+import { E2eeKeyDirectory } from '../../storage/e2ee-key-directory.ts';
 import { E2eeKeysRepository, type StoredSignature } from '../../storage/e2ee-keys-repository.ts';
 import type { DeviceListService } from './device-lists.ts';
 import { checkCrossSigningKey, deviceSigningKey, invalidSignature, signedBy, type CheckedCrossSigningKey, type CrossSigningUsage } from './key-objects.ts';
@@ -30,10 +34,12 @@ export interface CrossSigningDeps {
 export class CrossSigningService {
   readonly #deps: CrossSigningDeps;
   readonly #keys: E2eeKeysRepository;
+  readonly #directory: E2eeKeyDirectory;
 
   constructor(deps: CrossSigningDeps) {
     this.#deps = deps;
     this.#keys = new E2eeKeysRepository(deps.db.kysely);
+    this.#directory = new E2eeKeyDirectory(deps.db.kysely);
   }
 
   /**
@@ -71,19 +77,27 @@ export class CrossSigningService {
       [...keys].map(([usage, key]) => ({ keyType: usage, publicKey: key.publicKey, keyJson: JSON.stringify(key.json) })),
       this.#deps.clock(),
     );
+    await this.#deps.deviceLists.userChanged(userId, [], await this.#signingKeyUpdate(userId, keys.has('master'), keys.has('self_signing')));
+  }
+
+  /** The `m.signing_key_update` fields for the keys named, as stored with signatures merged. */
+  async #signingKeyUpdate(userId: string, master: boolean, selfSigning: boolean): Promise<JsonObject | undefined> {
+    if (!master && !selfSigning) return undefined;
+    const stored = await this.#directory.crossSigningKeys([userId], undefined);
     const update: JsonObject = {};
-    const master = keys.get('master');
-    const selfSigning = keys.get('self_signing');
-    if (master !== undefined) update['master_key'] = master.json;
-    if (selfSigning !== undefined) update['self_signing_key'] = selfSigning.json;
-    await this.#deps.deviceLists.userChanged(userId, [], Object.keys(update).length > 0 ? update : undefined);
+    const masterKey = stored.master[userId];
+    const selfSigningKey = stored.selfSigning[userId];
+    if (master && masterKey !== undefined) update['master_key'] = masterKey as JsonObject;
+    if (selfSigning && selfSigningKey !== undefined) update['self_signing_key'] = selfSigningKey as JsonObject;
+    return Object.keys(update).length > 0 ? update : undefined;
   }
 
   /** POST /keys/signatures/upload: stores what verifies; `failures` for the rest. */
   async uploadSignatures(signer: string, body: JsonObject): Promise<JsonObject> {
     const failures: Record<string, Record<string, JsonObject>> = {};
     const accepted: StoredSignature[] = [];
-    const changedUsers = new Set<string>();
+    /** Per user whose keys gained signatures: their own devices signed, and whether their master key was. */
+    const changed = new Map<string, { devices: Set<string>; master: boolean }>();
     const signerKeys = new Map((await this.#keys.crossSigningKeysOf([signer])).map((k) => [k.keyType, k]));
     for (const [targetUser, byKey] of Object.entries(body)) {
       if (!isJsonObject(byKey)) {
@@ -95,7 +109,12 @@ export class CrossSigningService {
         try {
           const signatures = await this.#checkSignedKey(signer, targetUser, keyId, signed, signerKeys, targetCross);
           accepted.push(...signatures);
-          if (signatures.length > 0) changedUsers.add(targetUser);
+          if (signatures.length > 0) {
+            const entry = changed.get(targetUser) ?? changed.set(targetUser, { devices: new Set(), master: false }).get(targetUser)!;
+            // Signatures by the owner are public; another user's (user-signing) only theirs.
+            if (targetUser === signer && targetCross.get(keyId)?.keyType === 'master') entry.master = true;
+            else if (targetUser === signer) entry.devices.add(keyId);
+          }
         } catch (error) {
           if (!(error instanceof MatrixError)) throw error;
           (failures[targetUser] ??= {})[keyId] = failure(error.errcode, error.message);
@@ -103,7 +122,13 @@ export class CrossSigningService {
       }
     }
     await this.#keys.addSignatures(accepted);
-    for (const user of changedUsers) await this.#deps.deviceLists.userChanged(user);
+    for (const [user, { devices, master }] of changed) {
+      await this.#deps.deviceLists.userChanged(
+        user,
+        [...devices].map((deviceId) => ({ deviceId, deleted: false })),
+        await this.#signingKeyUpdate(user, master, false),
+      );
+    }
     return { failures: failures as JsonObject };
   }
 

@@ -11,4 +11,9 @@ export interface E2eeFederation {
   claimKeys(destination: string, body: JsonObject): Promise<JsonObject>;
   /** Queues an EDU for `destination` durably (the federation sender). */
   sendEdu(destination: string, eduType: string, content: JsonObject): Promise<void>;
+  /**
+   * Replaces the cached device list of a remote user with their server's
+   * (GET /_matrix/federation/v1/user/devices/{userId}). Throws when it fails.
+   */
+  resyncDeviceList(userId: string): Promise<void>;
 }

@@ -34,6 +34,8 @@ export interface E2eeDeps {
   readonly federation: E2eeFederation | undefined;
   readonly uia: UserInteractiveAuth;
   readonly accounts: AccountService;
+  /** The account area's re-authentication flows (password, single sign-on); default below. */
+  readonly reauthFlows?: (userId: string) => Promise<string[][]>;
 }
 
 export interface E2ee {
@@ -77,12 +79,23 @@ export function createE2ee(deps: E2eeDeps): E2ee {
     }
   });
 
+  // Servers that start to share a room with a local user get the user's device list.
+  deps.roomserver.onNewEvent((event) => {
+    const change = event.membershipChange;
+    if (change === undefined) return;
+    deviceLists.membershipChanged(event.roomId, change).catch((err: unknown) => {
+      logger.warn({ err, room_id: event.roomId }, 'could not send device lists to servers new to a room');
+    });
+  });
+
   // An account without a password (made by an administrator) re-authenticates with the
   // access token alone, as for the other sensitive endpoints.
-  const reauthFlows = async (userId: string): Promise<string[][]> => {
-    const user = await deps.accounts.accounts.findUser(userId);
-    return user?.passwordHash === null ? [[DUMMY]] : [[PASSWORD]];
-  };
+  const reauthFlows =
+    deps.reauthFlows ??
+    (async (userId: string): Promise<string[][]> => {
+      const user = await deps.accounts.accounts.findUser(userId);
+      return user?.passwordHash === null ? [[DUMMY]] : [[PASSWORD]];
+    });
 
   const deviceListsSource: DeviceListsSource = {
     get streamKey() {

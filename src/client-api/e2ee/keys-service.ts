@@ -2,12 +2,18 @@
 // uploading device, one-time and fallback keys, querying the keys of local and remote users,
 // and claiming one-time keys. Remote users are asked through their servers, in parallel,
 // one request per server; a server that does not answer is listed in `failures`.
+//
+// Except for remote users who share a room with one of ours: their servers keep us up to
+// date with m.device_list_update EDUs, so we keep their device lists and answer from that
+// cache (server-server § "Device Management"), fetching the whole list once
+// (GET /user/devices) when we have none or it may have missed updates (stale).
 
 import { invalidParam } from '../../http/matrix-error.ts';
 import type { Logger } from '../../logger.ts';
 import { serverNameOf } from '../../rooms/identifiers.ts';
 import { getField, isJsonObject, type JsonObject, type JsonValue } from '../../rooms/json.ts';
 import type { StoaDatabase } from '../../storage/index.ts';
+import { E2eeDeviceListsRepository } from '../../storage/e2ee-device-lists-repository.ts';
 import { E2eeKeyDirectory } from '../../storage/e2ee-key-directory.ts';
 import { E2eeKeysRepository } from '../../storage/e2ee-keys-repository.ts';
 import type { DeviceListService } from './device-lists.ts';
@@ -37,11 +43,13 @@ export class KeysService {
   readonly #deps: KeysServiceDeps;
   readonly #keys: E2eeKeysRepository;
   readonly #directory: E2eeKeyDirectory;
+  readonly #lists: E2eeDeviceListsRepository;
 
   constructor(deps: KeysServiceDeps) {
     this.#deps = deps;
     this.#keys = new E2eeKeysRepository(deps.db.kysely);
     this.#directory = new E2eeKeyDirectory(deps.db.kysely);
+    this.#lists = new E2eeDeviceListsRepository(deps.db.kysely);
   }
 
   /** POST /keys/upload. */
@@ -103,8 +111,21 @@ export class KeysService {
       failures: {} as JsonObject,
     };
     const timeout = remoteTimeout(getField(body, 'timeout'));
+    const cached = new Map<string, readonly string[]>();
+    for (const users of remote.values()) {
+      for (const userId of await this.#cachedAmong(Object.keys(users), timeout)) {
+        cached.set(userId, users[userId] as string[]);
+        delete users[userId];
+      }
+    }
+    if (cached.size > 0) {
+      const fromCache = await this.#directory.queryCached(cached, requester);
+      Object.assign(response.device_keys, fromCache.deviceKeys as JsonObject);
+      Object.assign(response.master_keys, fromCache.masterKeys as JsonObject);
+      Object.assign(response.self_signing_keys, fromCache.selfSigningKeys as JsonObject);
+    }
     await Promise.all(
-      [...remote].map(async ([server, users]) => {
+      [...remote].filter(([, users]) => Object.keys(users).length > 0).map(async ([server, users]) => {
         const result = await this.#remote(server, timeout, (f) => f.queryKeys(server, { device_keys: users }));
         if (!result.ok) {
           response.failures[server] = result.failure;
@@ -154,6 +175,31 @@ export class KeysService {
     await this.#deps.deviceLists.userChanged(userId, [{ deviceId, deleted: true }]);
   }
 
+  /**
+   * Those of `userIds` (remote users) whose keys we answer from the cache: users sharing a
+   * room with a local user, once their list is current (resynchronised here when not).
+   */
+  async #cachedAmong(userIds: readonly string[], timeoutMs: number): Promise<string[]> {
+    const federation = this.#deps.federation;
+    if (federation === undefined || userIds.length === 0) return [];
+    const sharing = new Set(await this.#lists.sharingRoomWithServer(userIds, this.#deps.serverName));
+    const tracked = new Set(await this.#lists.trackedAmong([...sharing]));
+    const answers = await Promise.all(
+      userIds.map(async (userId) => {
+        if (!sharing.has(userId)) return false;
+        if (tracked.has(userId)) return true;
+        try {
+          await withTimeout(federation.resyncDeviceList(userId), timeoutMs);
+          return true;
+        } catch (err) {
+          this.#deps.logger.info({ err, user_id: userId }, 'device list resync failed; asking the server instead');
+          return false;
+        }
+      }),
+    );
+    return userIds.filter((_, i) => answers[i]);
+  }
+
   async #remote(
     server: string,
     timeoutMs: number,
@@ -161,18 +207,24 @@ export class KeysService {
   ): Promise<{ ok: true; body: JsonObject } | { ok: false; failure: JsonObject }> {
     const federation = this.#deps.federation;
     if (federation === undefined) return { ok: false, failure: { error: 'Federation is disabled' } };
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      return { ok: true, body: await Promise.race([call(federation), timedOut]) };
+      return { ok: true, body: await withTimeout(call(federation), timeoutMs) };
     } catch (err) {
       this.#deps.logger.info({ err, server }, 'remote key request failed');
       return { ok: false, failure: { error: err instanceof Error ? err.message : String(err) } };
-    } finally {
-      clearTimeout(timer);
     }
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -10,11 +10,19 @@
 // Updates are processed per user, in order, in the background: a resync is a request to
 // the origin, and the origin's transaction should not wait for it. An update lost to a
 // restart in between is recovered by the next one, whose `prev_id` we will not recognise.
+//
+// The cache is only as good as the updates we receive, and the origin sends them to servers
+// sharing a room with the user. So once no local user shares a room with them any more (a
+// leave, kick or ban, theirs or ours), their list is marked stale: should they share a room
+// again, the list is fetched afresh before it is used (the client API's /keys/query answers
+// from it, and resyncs through `resync` when it is stale or missing).
 
 import type { Logger } from '../../logger.ts';
+import { serverNameOf } from '../../rooms/identifiers.ts';
 import { getField, isJsonObject, type JsonObject, type JsonValue } from '../../rooms/json.ts';
 import type { E2eeDeviceListsRepository, RemoteDevice, RemoteDeviceListState } from '../../storage/e2ee-device-lists-repository.ts';
 import type { E2eeKeysRepository } from '../../storage/e2ee-keys-repository.ts';
+import type { NewRoomEvent } from '../../roomserver/output.ts';
 import type { FederationClient } from '../client/federation-client.ts';
 import type { EduHandler, ReceivedEdu } from '../server/edus.ts';
 import { parseRemoteCrossSigningKey, type ParsedCrossSigningKey } from './e2ee-signing-keys.ts';
@@ -73,10 +81,16 @@ export function decideDeviceListUpdate(state: RemoteDeviceListState | undefined,
 }
 
 export interface DeviceListUpdateDeps {
-  readonly deviceLists: Pick<E2eeDeviceListsRepository, 'remoteState' | 'applyRemoteUpdate' | 'markRemoteStale' | 'replaceRemoteDevices'>;
+  readonly deviceLists: Pick<
+    E2eeDeviceListsRepository,
+    'remoteState' | 'applyRemoteUpdate' | 'markRemoteStale' | 'replaceRemoteDevices' | 'trackedAmong'
+  >;
   readonly keys: Pick<E2eeKeysRepository, 'setCrossSigningKeys'>;
   readonly watchers: Pick<RemoteUserWatchers, 'of' | 'announce'>;
   readonly client: Pick<FederationClient, 'get'>;
+  /** The joined members of a room, for a local user's leave. */
+  readonly members?: (roomId: string) => Promise<readonly string[]>;
+  readonly serverName?: string;
   readonly logger: Logger;
   readonly clock: () => number;
 }
@@ -101,11 +115,52 @@ export class DeviceListUpdateEduHandler implements EduHandler {
     if (this.#closed) return;
     if ((await this.#deps.watchers.of(update.userId)).length === 0) {
       this.#deps.logger.debug({ origin: edu.origin, user_id: update.userId }, 'm.device_list_update ignored: no local user shares a room');
+      // A cached list that misses this update is out of date.
+      if ((await this.#deps.deviceLists.trackedAmong([update.userId])).length > 0) {
+        await this.#deps.deviceLists.markRemoteStale(update.userId, this.#deps.clock());
+      }
       return;
     }
     // Checked again: close() may have begun while we looked the watchers up.
     if (this.#closed) return;
     this.#enqueue(update.userId, () => this.#process(edu.origin, update));
+  }
+
+  /**
+   * Fetches a remote user's whole list from their server, queued behind the updates being
+   * processed for them, unless it is current by then (concurrent queries about a user
+   * resync once). Rejects when their server does not answer properly.
+   */
+  resync(userId: string): Promise<void> {
+    const origin = serverNameOf(userId);
+    if (origin === undefined) return Promise.reject(new Error(`not a user ID: ${userId}`));
+    if (this.#closed) return Promise.reject(new Error('shutting down'));
+    return new Promise((resolve, reject) => {
+      this.#enqueue(userId, async () => {
+        const state = await this.#deps.deviceLists.remoteState(userId);
+        if (state !== undefined && !state.stale) return resolve();
+        await this.#resync(origin, userId).then(resolve, reject);
+      });
+    });
+  }
+
+  /**
+   * The roomserver's output: when someone stops sharing a room with us (a remote user
+   * leaves, or a local user leaves a room with remote members), the lists of remote users
+   * no local user shares a room with any more are marked stale.
+   */
+  onNewEvent(event: NewRoomEvent): void {
+    const change = event.membershipChange;
+    if (this.#closed || change === undefined || change.membership === 'join' || change.previous !== 'join') return;
+    const local = serverNameOf(change.target) === this.#deps.serverName;
+    const members = this.#deps.members;
+    if (local && members === undefined) return;
+    this.#enqueue(local ? `room ${event.roomId}` : change.target, async () => {
+      const candidates = local ? (await members!(event.roomId)).filter((u) => serverNameOf(u) !== this.#deps.serverName) : [change.target];
+      for (const userId of await this.#deps.deviceLists.trackedAmong(candidates)) {
+        if ((await this.#deps.watchers.of(userId)).length === 0) await this.#deps.deviceLists.markRemoteStale(userId, this.#deps.clock());
+      }
+    });
   }
 
   /** Waits for the queued updates to finish and takes no more. */

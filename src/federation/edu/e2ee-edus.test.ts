@@ -207,6 +207,83 @@ describeEngines('E2EE EDUs received over federation', (getDb) => {
     });
   });
 
+  describe('the cache of remote device lists (server-server § "Device Management")', () => {
+    /** A membership change as the roomserver's output announces it. */
+    const leave = (roomId: string, target: string) => ({
+      roomId,
+      eventId: `$${target}`,
+      streamOrdering: 1,
+      type: 'm.room.member',
+      stateKey: target,
+      sender: target,
+      origin: ORIGIN,
+      membershipChange: { target, membership: 'leave', previous: 'join' },
+    });
+
+    test('resync() fetches the whole list on demand, once for concurrent callers; a failure rejects and leaves the list stale', async () => {
+      const db = getDb();
+      const repo = new E2eeDeviceListsRepository(db.kysely);
+      const dave = `@dave:${ORIGIN}`;
+      const client = fakeClient(new Map([[dave, { user_id: dave, stream_id: 4, devices: [{ device_id: 'D', keys: deviceKeys(dave, 'D') }] }]]));
+      const watchers = fakeWatchers(new Set([dave]));
+      const handler = new DeviceListUpdateEduHandler({ deviceLists: repo, keys: new E2eeKeysRepository(db.kysely), watchers, client, logger, clock: () => 1 });
+      await Promise.all([handler.resync(dave), handler.resync(dave)]);
+      assert.equal(client.calls.length, 1, 'concurrent resyncs of one user make one request');
+      assert.deepEqual(await repo.remoteState(dave), { streamId: 4, stale: false });
+      assert.deepEqual(await repo.trackedAmong([dave, `@nobody:${ORIGIN}`]), [dave]);
+      assert.deepEqual(watchers.announced, [], 'a resync on demand changes nothing local users were told');
+      await repo.markRemoteStale(dave, 2);
+      client.down = true;
+      await assert.rejects(handler.resync(dave));
+      assert.deepEqual(await repo.remoteState(dave), { streamId: 4, stale: true });
+      await assert.rejects(handler.resync('not-a-user'));
+    });
+
+    test('a list goes stale once no local user shares a room with its user: their leave, ours, or an update we are not meant to get', async () => {
+      const db = getDb();
+      const repo = new E2eeDeviceListsRepository(db.kysely);
+      const erin = `@erin:${ORIGIN}`;
+      const frank = `@frank:${ORIGIN}`;
+      const gina = `@gina:${ORIGIN}`;
+      const lists = new Map<string, JsonObject>([erin, frank, gina].map((u) => [u, { user_id: u, stream_id: 1, devices: [] }]));
+      const watched = new Set([erin, frank, gina]);
+      const watchers = fakeWatchers(watched);
+      const handler = new DeviceListUpdateEduHandler({
+        deviceLists: repo,
+        keys: new E2eeKeysRepository(db.kysely),
+        watchers,
+        client: fakeClient(lists),
+        serverName: LOCAL,
+        members: async () => [`@local:${LOCAL}`, frank, gina],
+        logger,
+        clock: () => 1,
+      });
+      for (const user of [erin, frank, gina]) await handler.resync(user);
+
+      // erin leaves, but a local user still shares another room with her: still current.
+      handler.onNewEvent(leave('!r:x', erin));
+      await handler.idle();
+      assert.deepEqual(await repo.trackedAmong([erin]), [erin]);
+      // Now nobody does.
+      watched.delete(erin);
+      handler.onNewEvent(leave('!r:x', erin));
+      await handler.idle();
+      assert.deepEqual(await repo.remoteState(erin), { streamId: 1, stale: true });
+
+      // A local user leaves a room; frank shares no other room with us, gina does.
+      watched.delete(frank);
+      handler.onNewEvent(leave('!r:x', `@local:${LOCAL}`));
+      await handler.idle();
+      assert.deepEqual(await repo.trackedAmong([frank, gina]), [gina]);
+
+      // An update about gina once nobody here shares a room with her: the cache missed it.
+      watched.delete(gina);
+      await handler.handle({ origin: ORIGIN, eduType: 'm.device_list_update', content: { user_id: gina, device_id: 'G', stream_id: 2, prev_id: [1] } });
+      await handler.close();
+      assert.deepEqual(await repo.remoteState(gina), { streamId: 1, stale: true });
+    });
+  });
+
   describe('m.signing_key_update handling', () => {
     test('stores the master and self-signing keys of a watched user and announces the change', async () => {
       const keys = new E2eeKeysRepository(getDb().kysely);

@@ -3,11 +3,15 @@
 //   `m.signing_key_update` (main.ts adds them to the map it gave createFederation);
 // - outbound: the port the client API's E2EE services use to reach other servers (its
 //   `E2eeFederation`, satisfied structurally since federation does not import the client
-//   API): key queries and claims as signed requests, EDUs through the durable sender.
+//   API): key queries and claims as signed requests, EDUs through the durable sender, and
+//   resyncs of remote users' cached device lists (GET /user/devices).
 // The E2EE streams are the ones the client API's /sync reads, so remote changes wake syncs.
+// With the roomserver given, leaves mark the cached lists of remote users we stop sharing
+// rooms with as stale (see e2ee-device-lists.ts).
 
 import type { Logger } from '../../logger.ts';
 import type { JsonObject } from '../../rooms/json.ts';
+import type { Roomserver } from '../../roomserver/index.ts';
 import type { StoaDatabase } from '../../storage/database.ts';
 import { DevicesRepository } from '../../storage/devices-repository.ts';
 import { E2eeDeviceListsRepository } from '../../storage/e2ee-device-lists-repository.ts';
@@ -27,6 +31,7 @@ export interface E2eeFederationPort {
   queryKeys(destination: string, body: JsonObject): Promise<JsonObject>;
   claimKeys(destination: string, body: JsonObject): Promise<JsonObject>;
   sendEdu(destination: string, eduType: string, content: JsonObject): Promise<void>;
+  resyncDeviceList(userId: string): Promise<void>;
 }
 
 export interface E2eeFederationDeps {
@@ -35,6 +40,7 @@ export interface E2eeFederationDeps {
   readonly streams: E2eeStreams;
   readonly client: Pick<FederationClient, 'get' | 'post'>;
   readonly sender: Pick<FederationSender, 'enqueueEdu'>;
+  readonly rooms?: Pick<Roomserver, 'onNewEvent' | 'members'>;
   readonly logger: Logger;
   readonly clock: () => number;
 }
@@ -52,14 +58,18 @@ export function createE2eeFederation(deps: E2eeFederationDeps): E2eeFederationWi
   const kysely = deps.db.kysely;
   const keys = new E2eeKeysRepository(kysely);
   const watchers = new RemoteUserWatchers({ serverName: deps.serverName, db: deps.db, stream: deps.streams.deviceLists, clock: deps.clock });
+  const rooms = deps.rooms;
   const deviceLists = new DeviceListUpdateEduHandler({
     deviceLists: new E2eeDeviceListsRepository(kysely),
     keys,
     watchers,
     client: deps.client,
+    serverName: deps.serverName,
+    ...(rooms === undefined ? {} : { members: (roomId: string) => rooms.members(roomId, 'join') }),
     logger,
     clock: deps.clock,
   });
+  const unsubscribe = rooms?.onNewEvent((event) => deviceLists.onNewEvent(event));
   const handlers = new Map<string, EduHandler>([
     [
       'm.direct_to_device',
@@ -79,6 +89,14 @@ export function createE2eeFederation(deps: E2eeFederationDeps): E2eeFederationWi
     queryKeys: (destination, body) => deps.client.post(destination, '/_matrix/federation/v1/user/keys/query', body),
     claimKeys: (destination, body) => deps.client.post(destination, '/_matrix/federation/v1/user/keys/claim', body),
     sendEdu: (destination, eduType, content) => deps.sender.enqueueEdu(destination, { edu_type: eduType, content }),
+    resyncDeviceList: (userId) => deviceLists.resync(userId),
   };
-  return { handlers, port, close: () => deviceLists.close() };
+  return {
+    handlers,
+    port,
+    close: () => {
+      unsubscribe?.();
+      return deviceLists.close();
+    },
+  };
 }
