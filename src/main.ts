@@ -14,6 +14,8 @@ import { startHttp } from './http/server.ts';
 import { systemDns } from './net/dns.ts';
 import { FederationMediaFetcher } from './federation/media-fetcher.ts';
 import { createMedia } from './media/index.ts';
+import { countLongPolls, createAppMetrics, type LongPollKind } from './http/app-metrics.ts';
+import type { Endpoint } from './http/define-endpoint.ts';
 import type { Logger } from './logger.ts';
 import { Roomserver } from './roomserver/index.ts';
 import { migrateToLatest, openDatabase } from './storage/index.ts';
@@ -133,7 +135,7 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
       db,
       endpoints: {
         client: [
-          ...clientApi.endpoints,
+          ...countLongPolls(admin.guardShadowBanned(admin.guardBlockedRooms(clientApi.endpoints)), appMetrics, longPollKind),
           ...media.clientEndpoints,
           ...(federation?.clientListenerEndpoints ?? clientListenerFederationEndpoints(foundation)),
         ],
@@ -177,6 +179,27 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
 
       guestAccess: guestMayUse,
 function once(fn: () => Promise<void>): () => Promise<void> {
+    appServices.observeEphemeral({ typing: clientApi.ephemeral.typing, receipts: clientApi.ephemeral.receipts });
+    await appServices.start();
+    // Operator metrics (issue 12 item 4), registered on the metrics listener's registry below.
+    const appServiceQueue = new AppServiceRepository(db.kysely);
+    const appMetrics = createAppMetrics({
+      serverName: config.server_name,
+      roomserver,
+      db,
+      ...(federation === undefined ? {} : { federationSender: federation.sender }),
+      appServices: {
+        pendingCounts: () =>
+          Promise.all(appServiceRegistrations.map(async (r) => ({ appservice: r.id, queued: await appServiceQueue.pendingCount(r.id) }))),
+      },
+    });
+    const longPollKind = (endpoint: Endpoint): LongPollKind | undefined =>
+      endpoint.operationId === 'sync' ? 'sync' : endpoint.path === SLIDING_SYNC_PATH ? 'sliding_sync' : undefined;
   let result: Promise<void> | undefined;
   return () => (result ??= fn());
 }
+    appMetrics.register(http.metrics.registry);
+        appMetrics.close();
+        await admin.close();
+        await compliance.close();
+        await appServices.close();

@@ -19,8 +19,18 @@ export interface StorageLogger {
 export interface StoaDatabase {
   readonly kysely: Kysely<Database>;
   readonly engine: 'pglite' | 'postgres';
+  /** PostgreSQL's connection pool, for metrics; absent for PGlite (one connection). */
+  poolStats?(): PoolStats;
   /** Closes the connections (and for PGlite, the embedded server). Safe to call twice. */
   close(): Promise<void>;
+}
+
+export interface PoolStats {
+  /** Connections open (idle or checked out). */
+  readonly total: number;
+  readonly idle: number;
+  /** Queries queued for a connection. */
+  readonly waiting: number;
 }
 
 export interface OpenDatabaseOptions {
@@ -100,7 +110,12 @@ async function openPostgres(url: string, logger: StorageLogger | undefined): Pro
     throw error;
   }
   logger?.info({ engine: 'postgres', target: describeTarget(url) }, 'database opened');
-  return { kysely, engine: 'postgres', close: once(() => kysely.destroy()) };
+  return {
+    kysely,
+    engine: 'postgres',
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: once(() => kysely.destroy()),
+  };
 }
 
 /** host:port/database of a connection URL, without credentials, for logs. */
