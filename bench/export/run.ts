@@ -2,6 +2,7 @@
 // at least 20,000 events/s both ways for a 1,000,000-event room, peak memory under 200 MB.
 //
 //   node bench/export/run.ts [--events 1000000] [--workers N] [--engine pglite|postgres] [--heap-mb 96]
+//                            [--cpu-prof DIR] [--keep 1]
 //
 // --engine postgres creates a throwaway database on the server STOA_TEST_POSTGRES_URL names
 // (default postgres://postgres@127.0.0.1:5432/postgres) and drops it afterwards. PGlite
@@ -177,7 +178,10 @@ function child(phase: string, dir: string, extra: readonly string[]): Promise<Ph
     // A capped heap shows the memory the phase needs; uncapped, V8 collects lazily and RSS
     // grows with whatever the machine lets it have.
     const heap = `--max-old-space-size=${option('heap-mb', '96')}`;
-    const proc = spawn(process.execPath, [heap, fileURLToPath(import.meta.url), '--phase', phase, '--dir', dir, ...extra], {
+    // --cpu-prof DIR: a V8 CPU profile of each phase (open in Chrome DevTools or speedscope).
+    const profDir = option('cpu-prof', '');
+    const prof = profDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${phase}.cpuprofile`];
+    const proc = spawn(process.execPath, [heap, ...prof, fileURLToPath(import.meta.url), '--phase', phase, '--dir', dir, ...extra], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -6,10 +6,13 @@ Commands:
   generate-keys [--config FILE | --output PATH]
                                            write a new signing key (never overwrites one)
   export-room [--config FILE] (--room ROOM_ID | --user USER_ID) --out DIR
-              [--since TIME] [--until TIME]
+              [--since TIME] [--until TIME] [--with-media]
                                            write a signed, verifiable audit export of a room
                                            (or of every room of a user); TIME is ISO 8601 or ms
-  verify-export BUNDLE [--expect-key ed25519:ID=BASE64] [--workers N]
+  export-room [--config FILE] --room ROOM_ID --archive FILE.tar [--since TIME] [--until TIME]
+              [--with-media]               the same bundle as one .tar file; --with-media
+                                           adds the media the events name, by SHA-256
+  verify-export BUNDLE|FILE.tar [--expect-key ed25519:ID=BASE64] [--workers N]
                                            check a bundle offline; exit 1 when a problem is found
   verify-audit-log [--config FILE] [--expect-head SEQ:HASH]
                                            check the admin audit log's hash chain

@@ -25,6 +25,19 @@ export const FILES = {
   transcript: 'transcript.html',
 } as const;
 
+/** Folder of a bundle's media files (`--with-media`), each named by its SHA-256. */
+export const MEDIA_DIR = 'media';
+
+/** One media item the exported events name, bundled as `media/<sha256>`. */
+export interface BundledMedia {
+  /** `mxc://server/id`. */
+  readonly uri: string;
+  /** Lowercase hex SHA-256 of the bytes; also the file name under `media/`. */
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly content_type: string | null;
+}
+
 /** Files whose SHA-256 the manifest lists (everything but the manifest itself). */
 export const HASHED_FILES: readonly string[] = [FILES.events, FILES.state, FILES.keys, FILES.transcript];
 
@@ -54,6 +67,12 @@ export interface EventLineMeta {
   /** The redaction that applies to it; the PDU still holds the original content as stored. */
   readonly redacted_by: string | null;
   readonly received_ts: number;
+  /**
+   * Present (true) when retention or redaction pruning purged the event's content: the PDU
+   * is the event's redacted form, which its hashes no longer match but its ID and
+   * signatures still do. Absent on every other event.
+   */
+  readonly content_purged?: true;
 }
 
 export interface EventLine extends EventLineMeta {
@@ -74,6 +93,8 @@ export interface ManifestCounts {
   readonly rejected: number;
   readonly soft_failed: number;
   readonly redacted: number;
+  /** Events whose content retention or redaction pruning purged (absent in older bundles). */
+  readonly content_purged?: number;
   readonly servers: number;
 }
 
@@ -91,6 +112,12 @@ export interface Manifest {
   readonly boundary_events: readonly string[];
   readonly encryption: { readonly encrypted: boolean; readonly algorithm: string | null; readonly note: string };
   readonly notes: readonly string[];
+  /**
+   * Present when media was bundled: the media files (under `media/`), and the `mxc://`
+   * URIs the events name that this server could not provide (remote media not cached,
+   * deleted or purged media).
+   */
+  readonly media?: { readonly files: readonly BundledMedia[]; readonly missing: readonly string[] };
   /** The exporting server's verify keys (key ID → unpadded base64), which sign this manifest. */
   readonly verify_keys: Readonly<Record<string, string>>;
 }

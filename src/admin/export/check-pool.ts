@@ -24,7 +24,7 @@ export class CheckPool {
     const init: WorkerInit = { roomVersion: rules.id, keys };
     for (let i = 0; i < workerCount; i++) {
       // Small heaps: a worker holds one batch at a time, and the export's memory should stay flat.
-      const worker = new Worker(WORKER_URL, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
+      const worker = new Worker(WORKER_URL, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 4 } });
       worker.on('message', (message: { id: number; result: EventCheckResult }) => {
         const waiter = this.#pending.get(message.id);
         this.#pending.delete(message.id);

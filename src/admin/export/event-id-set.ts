@@ -3,7 +3,7 @@
 // at most, against ~80 for a JS Set of strings). Two IDs share a key with probability about
 // n²/2⁶⁵ — 3·10⁻⁸ for a million events — which at worst reports one false duplicate.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 const INITIAL_SLOTS = 1024;
 
@@ -63,7 +63,7 @@ export class EventIdSet {
 }
 
 function keyOf(eventId: string): [number, number] {
-  const digest = createHash('sha256').update(eventId).digest();
+  const digest = hash('sha256', eventId, 'buffer');
   const high = digest.readUInt32BE(0);
   const low = digest.readUInt32BE(4);
   return high === 0 && low === 0 ? [0, 1] : [high, low];

@@ -10,9 +10,10 @@ import type { SigningKey } from '../../crypto/signing-key.ts';
 import type { StateMap } from '../../rooms/event-view.ts';
 import type { StoaDatabase } from '../../storage/database.ts';
 import { ExportQueries, type ExportEventFilter, type ExportEventRow, type OutlierCursor } from '../../storage/export-queries.ts';
+import { RetentionRepository } from '../../storage/retention-repository.ts';
 import { ServerKeysRepository } from '../../storage/server-keys-repository.ts';
 import type { BundledKey, ExportScope, KeysFile, Manifest } from './bundle-format.ts';
-import { writeBundle } from './bundle-writer.ts';
+import { writeBundle, type BundleEventRow, type BundleMediaSource } from './bundle-writer.ts';
 
 export class ExportError extends Error {
   override readonly name = 'ExportError';
@@ -27,6 +28,8 @@ export interface ExportDeps {
   /** The room state before an event (the roomserver's `stateAt(id, 'before')`). */
   readonly stateBefore: (eventId: string) => Promise<StateMap | undefined>;
   readonly clock?: () => number;
+  /** The media store, for exports with `withMedia`. */
+  readonly media?: BundleMediaSource;
 }
 
 export interface ExportRoomOptions {
@@ -39,6 +42,8 @@ export interface ExportRoomOptions {
   readonly custodian?: string;
   /** Rows per database page (default 2,000). */
   readonly pageSize?: number;
+  /** Bundle the media the events name (needs `deps.media`). */
+  readonly withMedia?: boolean;
 }
 
 export interface ExportSummary {
@@ -51,6 +56,9 @@ const STATE_BATCH = 500;
 
 export async function exportRoom(deps: ExportDeps, options: ExportRoomOptions): Promise<ExportSummary> {
   const queries = new ExportQueries(deps.db);
+  const purgeRecord = new RetentionRepository(deps.db);
+  // Most rooms have no purged events: then no page needs the extra lookup.
+  const purges = (await purgeRecord.roomHasPurges(options.roomId)) ? purgeRecord : undefined;
   const roomVersion = await queries.roomVersion(options.roomId);
   if (roomVersion === undefined) throw new ExportError(`unknown room ${options.roomId}`);
   if (options.sinceTs !== undefined && options.untilTs !== undefined && options.untilTs <= options.sinceTs) {
@@ -80,32 +88,57 @@ export async function exportRoom(deps: ExportDeps, options: ExportRoomOptions): 
     roomVersion,
     scope,
     exportedAt,
-    stateEvents: stateRows(queries, await stateAtStart(deps, queries, filter, upTo)),
-    events: eventRows(queries, filter, upTo, pageSize),
+    stateEvents: stateRows(queries, purges, await stateAtStart(deps, queries, filter, upTo)),
+    events: eventRows(queries, purges, filter, upTo, pageSize),
     keysFor: (servers) => bundledKeys(deps, servers),
+    ...(options.withMedia === true ? { media: mediaSource(deps) } : {}),
   });
   return { dir: options.outDir, manifest };
 }
 
-async function* stateRows(queries: ExportQueries, stateIds: readonly string[]): AsyncGenerator<ExportEventRow> {
+function mediaSource(deps: ExportDeps): BundleMediaSource {
+  if (deps.media === undefined) throw new ExportError('media cannot be bundled: no media store is available');
+  return deps.media;
+}
+
+async function* stateRows(queries: ExportQueries, purges: RetentionRepository | undefined, stateIds: readonly string[]): AsyncGenerator<BundleEventRow> {
   for (let i = 0; i < stateIds.length; i += STATE_BATCH) {
     const rows = await queries.byIds(stateIds.slice(i, i + STATE_BATCH));
     rows.sort((a, b) => (a.streamOrdering ?? -1) - (b.streamOrdering ?? -1) || (a.eventId < b.eventId ? -1 : 1));
-    yield* rows;
+    yield* await withPurgeFlags(purges, rows);
   }
 }
 
-async function* eventRows(queries: ExportQueries, filter: ExportEventFilter, upTo: number, pageSize: number): AsyncGenerator<ExportEventRow> {
-  for (let after = 0; ; ) {
-    const rows = await queries.timelinePage(filter, after, upTo, pageSize);
-    yield* rows;
-    const last = rows.at(-1);
-    if (last === undefined || rows.length < pageSize || last.streamOrdering === null) break;
-    after = last.streamOrdering;
+/** Marks the rows whose content was purged (one query per page; none purged: no extra work). */
+async function withPurgeFlags(purges: RetentionRepository | undefined, rows: readonly ExportEventRow[]): Promise<readonly BundleEventRow[]> {
+  if (purges === undefined) return rows;
+  const purged = await purges.purgedAmong(rows.map((row) => row.eventId));
+  return purged.size === 0 ? rows : rows.map((row) => (purged.has(row.eventId) ? { ...row, purged: true } : row));
+}
+
+async function* eventRows(
+  queries: ExportQueries,
+  purges: RetentionRepository | undefined,
+  filter: ExportEventFilter,
+  upTo: number,
+  pageSize: number,
+): AsyncGenerator<BundleEventRow> {
+  // The next page is read while this one is written: the database and the writer overlap.
+  let next: Promise<ExportEventRow[]> | undefined = queries.timelinePage(filter, 0, upTo, pageSize);
+  while (next !== undefined) {
+    const rows: ExportEventRow[] = await next;
+    const last: ExportEventRow | undefined = rows.at(-1);
+    next =
+      last === undefined || rows.length < pageSize || last.streamOrdering === null
+        ? undefined
+        : queries.timelinePage(filter, last.streamOrdering, upTo, pageSize);
+    // A read that fails while this page is written is reported when awaited, not unhandled.
+    next?.catch(() => undefined);
+    yield* await withPurgeFlags(purges, rows);
   }
   for (let cursor: OutlierCursor | undefined; ; ) {
     const rows = await queries.outlierPage(filter, cursor, pageSize);
-    yield* rows;
+    yield* await withPurgeFlags(purges, rows);
     const last = rows.at(-1);
     if (last === undefined || rows.length < pageSize) break;
     cursor = { receivedTs: last.receivedTs, eventId: last.eventId };
@@ -113,6 +146,7 @@ async function* eventRows(queries: ExportQueries, filter: ExportEventFilter, upT
 }
 
 export interface ExportCustodianOptions {
+  readonly withMedia?: boolean;
   readonly userId: string;
   readonly outDir: string;
   readonly sinceTs?: number;
@@ -135,6 +169,7 @@ export async function exportCustodian(deps: ExportDeps, options: ExportCustodian
         ...(options.sinceTs === undefined ? {} : { sinceTs: options.sinceTs }),
         ...(options.untilTs === undefined ? {} : { untilTs: options.untilTs }),
         ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
+        ...(options.withMedia === undefined ? {} : { withMedia: options.withMedia }),
       }),
     );
   }

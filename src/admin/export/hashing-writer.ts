@@ -4,11 +4,15 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 
+const CHUNK_CHARS = 256 * 1024;
+
 export class HashingWriter {
   readonly #stream: WriteStream;
   readonly #hash: Hash = createHash('sha256');
   #bytes = 0;
   #lines = 0;
+  #pending: string[] = [];
+  #pendingLength = 0;
   #failure: Error | undefined;
 
   constructor(path: string) {
@@ -19,10 +23,30 @@ export class HashingWriter {
     });
   }
 
-  /** Writes `text`; resolves at once unless the buffer is full. */
-  async write(text: string): Promise<void> {
+  /** Writes `text` (or bytes); resolves at once unless the buffer is full. */
+  async write(text: string | Uint8Array): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure;
-    const bytes = Buffer.from(text, 'utf8');
+    if (typeof text === 'string') {
+      // Lines are gathered and written in chunks: one Buffer, one hash update and one
+      // stream write per ~256 KB instead of per line (the export's hot path).
+      this.#pending.push(text);
+      this.#pendingLength += text.length;
+      if (this.#pendingLength >= CHUNK_CHARS) await this.#flush();
+      return;
+    }
+    await this.#flush();
+    await this.#writeBytes(text);
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#pending.length === 0) return;
+    const bytes = Buffer.from(this.#pending.join(''), 'utf8');
+    this.#pending = [];
+    this.#pendingLength = 0;
+    await this.#writeBytes(bytes);
+  }
+
+  async #writeBytes(bytes: Uint8Array): Promise<void> {
     this.#hash.update(bytes);
     this.#bytes += bytes.length;
     if (!this.#stream.write(bytes)) await this.#drained();
@@ -52,6 +76,7 @@ export class HashingWriter {
 
   async close(): Promise<{ sha256: string; bytes: number; lines: number }> {
     if (this.#failure !== undefined) throw this.#failure;
+    await this.#flush();
     await new Promise<void>((resolve, reject) => {
       this.#stream.end((error?: Error | null) => (error ? reject(error) : resolve()));
     });

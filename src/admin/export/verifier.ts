@@ -25,7 +25,7 @@ import { decodeBase64 } from '../../rooms/base64.ts';
 import { JsonParseError, parseJsonStrict } from '../../rooms/canonical-json.ts';
 import { getField, isJsonObject, type JsonObject } from '../../rooms/json.ts';
 import { roomVersionRules } from '../../rooms/room-versions.ts';
-import { FILES, HASHED_FILES, type KeysFile, type Manifest } from './bundle-format.ts';
+import { FILES, HASHED_FILES, MEDIA_DIR, type KeysFile, type Manifest } from './bundle-format.ts';
 import type { EventCheckResult, EventProblemCode } from './check-event-line.ts';
 import { CheckPool } from './check-pool.ts';
 import { prevEventIdsOf } from './event-fields.ts';
@@ -129,6 +129,8 @@ export async function verifyExport(dir: string, options: VerifyOptions = {}): Pr
     compareDigest(file, digest, manifest, problems);
   }
 
+  await checkMedia(dir, manifest, problems);
+
   const keys = await readKeysFile(path.join(dir, FILES.keys), problems);
   // Starting a worker costs more than checking a few thousand events on this thread.
   const workers = options.workers ?? (manifest.counts.events < SMALL_BUNDLE_EVENTS ? 0 : availableParallelism());
@@ -166,6 +168,32 @@ export async function verifyExport(dir: string, options: VerifyOptions = {}): Pr
     await pool.close();
   }
   return finish(manifest);
+}
+
+/** Each bundled media file against the SHA-256 and size the (signed) manifest lists. */
+async function checkMedia(dir: string, manifest: Manifest, problems: ProblemList): Promise<void> {
+  const media = manifest.media;
+  if (media === undefined) return;
+  if (typeof media !== 'object' || media === null || !Array.isArray(media.files)) {
+    problems.add({ code: 'manifest', file: FILES.manifest, message: 'the manifest\'s media list is malformed' });
+    return;
+  }
+  const checked = new Map<string, Digest | undefined>();
+  for (const entry of media.files) {
+    const sha256 = typeof entry?.sha256 === 'string' ? entry.sha256 : '';
+    const file = `${MEDIA_DIR}/${sha256}`;
+    // The name comes from the manifest: only a SHA-256 may name a file here.
+    if (!/^[0-9a-f]{64}$/.test(sha256)) {
+      problems.add({ code: 'manifest', file: FILES.manifest, message: `media entry ${String(entry?.uri)} has no valid sha256` });
+      continue;
+    }
+    if (!checked.has(sha256)) checked.set(sha256, await hashFile(path.join(dir, MEDIA_DIR, sha256)));
+    const digest = checked.get(sha256);
+    if (digest === undefined) problems.add({ code: 'file-missing', file, message: `the media file of ${String(entry.uri)} is missing from the bundle` });
+    else if (digest.sha256 !== sha256 || digest.bytes !== entry.bytes) {
+      problems.add({ code: 'file-hash', file, message: `the media file of ${String(entry.uri)} does not match the manifest's SHA-256 and size: it was altered` });
+    }
+  }
 }
 
 /** Keeps the first `limit` problems and counts the rest. */

@@ -89,6 +89,31 @@ describe('stoa export-room / verify-export', () => {
     assert.match(tampered.stdout, /\[stream-order\] events\.jsonl line 3 /);
   });
 
+  test('--archive writes the bundle as one .tar; verify-export checks the archive (exit 0) and a damaged one (exit 1)', async () => {
+    const archive = path.join(dir, 'room.tar');
+    const exported = await run(['export-room', '--config', configFile, '--room', roomId, '--archive', archive]);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.match(exported.stdout, /^exported 60 events and 0 state events of /);
+    const verified = await run(['verify-export', archive]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, /^VERIFIED: /m);
+
+    const bytes = await readFile(archive);
+    const at = bytes.indexOf('"stream_ordering":', bytes.indexOf('"stream_ordering":') + 1);
+    bytes[at + 18] = bytes[at + 18] === 0x31 ? 0x32 : 0x31;
+    const damaged = path.join(dir, 'damaged.tar');
+    await writeFile(damaged, bytes);
+    const failed = await run(['verify-export', damaged]);
+    assert.equal(failed.code, 1, failed.stdout);
+    assert.match(failed.stdout, /^FAILED: /m);
+    const notTar = path.join(dir, 'not.tar');
+    await writeFile(notTar, 'hello');
+    const unreadable = await run(['verify-export', notTar]);
+    assert.equal(unreadable.code, 1);
+    const both = await run(['export-room', '--config', configFile, '--room', roomId, '--archive', archive, '--out', dir]);
+    assert.equal(both.code, 2);
+  });
+
   test('a custodian export writes one bundle per room; verify-export checks them all', async () => {
     const out = path.join(dir, 'custodian');
     const exported = await run(['export-room', '--config', configFile, '--user', '@alice:local.test', '--out', out, '--since', '2000-01-01']);
@@ -98,10 +123,10 @@ describe('stoa export-room / verify-export', () => {
     assert.match(verified.stdout, /custodian @alice:local\.test/);
   });
 
-  test('every export is in the audit log; verify-audit-log finds an altered entry (exit 1)', async () => {
+  test('every export (folder, archive, custodian) is in the audit log; verify-audit-log finds an altered entry (exit 1)', async () => {
     const intact = await run(['verify-audit-log', '--config', configFile]);
     assert.equal(intact.code, 0, intact.stdout + intact.stderr);
-    assert.match(intact.stdout, /^VERIFIED: 2 audit log entries, chain intact; head 2:[0-9a-f]{64}/);
+    assert.match(intact.stdout, /^VERIFIED: 3 audit log entries, chain intact; head 3:[0-9a-f]{64}/);
     const head = /head (\S+)/.exec(intact.stdout)?.[1] ?? '';
     const db = await openDatabase({ engine: 'pglite', path: path.join(dir, 'db') });
     try {

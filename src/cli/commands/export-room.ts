@@ -1,16 +1,20 @@
 // `stoa export-room`: a verifiable audit export of one room, or of every room of a custodian
-// (issue 8 item 1). Reads the database and the signing key; writes a bundle directory.
+// (issue 8 item 1). Reads the database and the signing key; writes a bundle directory, or
+// with --archive one .tar file holding the bundle.
 
 import { readFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuditLog } from '../../admin/audit-log/audit-log.ts';
+import { bundleMediaSource } from '../../admin/compliance-api/index.ts';
+import { exportRoomArchive } from '../../admin/export/archive.ts';
 import { exportCustodian, ExportError, exportRoom, type ExportDeps, type ExportSummary } from '../../admin/export/exporter.ts';
 import type { StoaEnvironment } from '../../config/env.ts';
 import { loadConfig } from '../../config/load.ts';
 import { parseSigningKeyFile } from '../../crypto/signing-key.ts';
 import { createLogger } from '../../logger.ts';
+import { createMedia, type Media } from '../../media/index.ts';
 import { Roomserver } from '../../roomserver/index.ts';
 import { openDatabase } from '../../storage/index.ts';
 import type { ParsedCommand } from '../args.ts';
@@ -21,7 +25,10 @@ interface ExportArgs {
   readonly config: string | undefined;
   readonly room: string | undefined;
   readonly user: string | undefined;
+  /** A bundle folder, or (with `archive`) the .tar file. */
   readonly out: string;
+  readonly archive: boolean;
+  readonly withMedia: boolean;
   readonly sinceTs: number | undefined;
   readonly untilTs: number | undefined;
 }
@@ -34,22 +41,40 @@ export async function exportRoomCommand(command: ParsedCommand, environment: Sto
   // JSON logs would mix with the report on stdout: only errors, on stderr's behalf.
   const logger = createLogger(environment.logLevel ?? 'error');
   const db = await openDatabase(config.database, { logger });
+  let media: Media | undefined;
   try {
     const roomserver = new Roomserver({ db, serverName: config.server_name, signingKey, logger });
+    // Only with --with-media: the media store (and its encryption key) is opened read-only in effect.
+    media = args.withMedia ? await createMedia({ config, db, logger, clock: Date.now }) : undefined;
+    const mediaService = media?.service;
     const deps: ExportDeps = {
       db,
       serverName: config.server_name,
       signingKey,
       oldVerifyKeys: config.old_signing_keys,
       stateBefore: (eventId) => roomserver.stateAt(eventId, 'before'),
+      ...(mediaService === undefined
+        ? {}
+        : {
+            media: bundleMediaSource({
+              delete: async () => false,
+              read: (serverName, mediaId) =>
+                mediaService.download(serverName, mediaId, { timeoutMs: 0, allowRemote: false, legacy: false }).then(
+                  (item) => ({ contentType: item.contentType, open: () => item.open() }),
+                  () => undefined,
+                ),
+            }),
+          }),
     };
     const range = {
       ...(args.sinceTs === undefined ? {} : { sinceTs: args.sinceTs }),
       ...(args.untilTs === undefined ? {} : { untilTs: args.untilTs }),
+      ...(args.withMedia ? { withMedia: true } : {}),
     };
     const started = performance.now();
-    const summaries: ExportSummary[] =
-      args.room !== undefined
+    const summaries: ExportSummary[] = args.archive
+      ? [{ dir: args.out, manifest: await exportRoomArchive(deps, { roomId: args.room ?? '', archive: args.out, ...range }) }]
+      : args.room !== undefined
         ? [await exportRoom(deps, { roomId: args.room, outDir: args.out, ...range })]
         : await exportCustodian(deps, { userId: args.user ?? '', outDir: args.out, ...range });
     const seconds = (performance.now() - started) / 1000;
@@ -60,6 +85,8 @@ export async function exportRoomCommand(command: ParsedCommand, environment: Sto
       origin: `cli@${hostname()}`,
       details: {
         out: path.resolve(args.out),
+        archive: args.archive,
+        with_media: args.withMedia,
         since_ts: args.sinceTs ?? null,
         until_ts: args.untilTs ?? null,
         bundles: summaries.map(({ manifest }) => ({ room_id: manifest.scope.room_id, events: manifest.counts.events, chain_head: manifest.hash_chain.head })),
@@ -82,6 +109,7 @@ export async function exportRoomCommand(command: ParsedCommand, environment: Sto
     }
     throw error;
   } finally {
+    await media?.close();
     await db.close();
   }
 }
@@ -96,6 +124,8 @@ function parseExportArgs(argv: readonly string[]): ExportArgs {
         room: { type: 'string' },
         user: { type: 'string' },
         out: { type: 'string', short: 'o' },
+        archive: { type: 'string' },
+        'with-media': { type: 'boolean' },
         since: { type: 'string' },
         until: { type: 'string' },
       },
@@ -106,12 +136,18 @@ function parseExportArgs(argv: readonly string[]): ExportArgs {
     throw new UsageError(`export-room: ${(error as Error).message}`);
   }
   if ((values.room === undefined) === (values.user === undefined)) throw new UsageError('export-room: give either --room ROOM_ID or --user USER_ID');
-  if (values.out === undefined || values.out === '') throw new UsageError('export-room: --out DIR is required');
+  if (values.archive !== undefined) {
+    if (values.out !== undefined) throw new UsageError('export-room: give --out DIR or --archive FILE.tar, not both');
+    if (values.room === undefined) throw new UsageError('export-room: --archive exports one room (--room ROOM_ID)');
+    if (values.archive === '') throw new UsageError('export-room: --archive needs a file name');
+  } else if (values.out === undefined || values.out === '') throw new UsageError('export-room: --out DIR (or --archive FILE.tar) is required');
   return {
     config: values.config,
     room: values.room,
     user: values.user,
-    out: values.out,
+    out: values.archive ?? values.out ?? '',
+    archive: values.archive !== undefined,
+    withMedia: values['with-media'] === true,
     sinceTs: values.since === undefined ? undefined : parseTime('--since', values.since),
     untilTs: values.until === undefined ? undefined : parseTime('--until', values.until),
   };

@@ -5,7 +5,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { isArchiveFile, withExtractedArchive } from '../../admin/export/archive.ts';
 import { FILES } from '../../admin/export/bundle-format.ts';
+import { TarError } from '../../admin/export/tar.ts';
 import { verifyExport, type PinnedKey, type VerifyReport } from '../../admin/export/verifier.ts';
 import type { StoaEnvironment } from '../../config/env.ts';
 import type { ParsedCommand } from '../args.ts';
@@ -13,6 +15,23 @@ import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.ts';
 
 export async function verifyExportCommand(command: ParsedCommand, _environment: StoaEnvironment, io: CliIo): Promise<number> {
   const { bundle, pins, workers } = parseVerifyArgs(command.args ?? []);
+  if (await isArchiveFile(bundle)) {
+    // The single-file form: extracted to a temporary folder, verified, removed.
+    return withExtractedArchive(bundle, async (dir) => {
+      if (!(await isFile(path.join(dir, FILES.manifest)))) {
+        io.err(`stoa: ${bundle} holds no export bundle (no ${FILES.manifest})`);
+        return EXIT_FAILURE;
+      }
+      const started = performance.now();
+      const report = await verifyExport(dir, { expectKeys: pins, ...(workers === undefined ? {} : { workers }) });
+      printReport(io, bundle, report, (performance.now() - started) / 1000);
+      return report.ok ? EXIT_OK : EXIT_FAILURE;
+    }).catch((error: unknown) => {
+      if (!(error instanceof TarError)) throw error;
+      io.err(`stoa: ${bundle} is not a readable bundle archive: ${error.message}`);
+      return EXIT_FAILURE;
+    });
+  }
   const bundles = await findBundles(bundle);
   if (bundles.length === 0) {
     io.err(`stoa: ${bundle} holds no export bundle (no ${FILES.manifest})`);
@@ -42,7 +61,7 @@ function parseVerifyArgs(argv: readonly string[]): { bundle: string; pins: Pinne
     throw new UsageError(`verify-export: ${(error as Error).message}`);
   }
   const [bundle, ...extra] = parsed.positionals;
-  if (bundle === undefined) throw new UsageError('verify-export: name the bundle directory');
+  if (bundle === undefined) throw new UsageError('verify-export: name the bundle directory or .tar archive');
   if (extra.length > 0) throw new UsageError(`verify-export: unexpected argument "${extra[0]}"`);
   const pins = (parsed.values['expect-key'] ?? []).map((text) => {
     const match = /^(ed25519:[A-Za-z0-9_]+)=([A-Za-z0-9+/]{43})$/.exec(text);
