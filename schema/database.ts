@@ -146,6 +146,26 @@ export interface LoginTokensTable {
   expires_ts: number;
 }
 
+/** Redirects to an SSO provider awaiting its callback, by OAuth `state` (migration 0017). */
+export interface SsoPendingLoginsTable {
+  state: string;
+  idp_id: string;
+  nonce: string;
+  code_verifier: string;
+  redirect_url: string | null;
+  uia_session_id: string | null;
+  created_ts: number;
+  expires_ts: number;
+}
+
+/** A provider's subject and the local user it signs in as (migration 0017). */
+export interface SsoUserLinksTable {
+  idp_id: string;
+  subject: string;
+  user_id: string;
+  created_ts: number;
+}
+
 /** Tokens for m.login.registration_token (migration 0003). */
 export interface RegistrationTokensTable {
   token: string;
@@ -510,6 +530,21 @@ export interface EventRelationsTable {
   annotation_key: string | null;
 }
 
+/** Searchable text of timeline events, for POST /search (migration 0013). */
+export interface EventSearchTable {
+  event_id: string;
+  room_id: string;
+  sender: string;
+  type: string;
+  /** `content.body`, `content.name` or `content.topic`. */
+  key: string;
+  value: string;
+  /** A tsvector; written with `to_tsvector`, never read back. */
+  vector: string;
+  stream_ordering: number;
+  origin_server_ts: number;
+}
+
 /** How far a post-commit consumer of the event stream has got (migration 0010). */
 export interface EventConsumerPositionsTable {
   consumer: string;
@@ -531,6 +566,128 @@ export interface AdminAuditLogTable {
   hash: string;
 }
 
+/** A user's report of an event, a room or a user (migration 0014). */
+export interface ContentReportsTable {
+  id: Generated<number>;
+  ts: number;
+  reporter: string;
+  kind: 'event' | 'room' | 'user';
+  room_id: string | null;
+  event_id: string | null;
+  target_user_id: string | null;
+  reason: string | null;
+  score: number | null;
+}
+
+/** OpenID tokens for `/openid/userinfo` (migration 0014). */
+export interface OpenidTokensTable {
+  token: string;
+  user_id: string;
+  expires_ts: number;
+}
+
+/** A role beside `users.is_admin`, e.g. `compliance` (migration 0019). */
+export interface AdminRolesTable {
+  user_id: string;
+  role: string;
+  granted_by: string;
+  granted_ts: number;
+}
+
+/** Users deactivated with erasure (migration 0019). */
+export interface ErasedUsersTable {
+  user_id: string;
+  erased_ts: number;
+}
+
+/** Rooms an admin blocked: local users may not join them (migration 0019). */
+export interface BlockedRoomsTable {
+  room_id: string;
+  blocked_by: string;
+  blocked_ts: number;
+}
+
+/** Admin room deletions and their outcome (migration 0019). */
+export interface RoomDeletionsTable {
+  delete_id: string;
+  room_id: string;
+  status: string;
+  /** JSON of the delete-status API's `shutdown_room` object. */
+  result: string;
+  error: string | null;
+  requested_by: string;
+  created_ts: number;
+}
+
+/** Shadow-banned users: their sends are dropped while they are told they succeeded (migration 0019). */
+export interface ShadowBannedUsersTable {
+  user_id: string;
+  banned_by: string;
+  banned_ts: number;
+}
+
+/** Per-user message rate limits set by admins; 0 per second = not limited (migration 0019). */
+export interface RatelimitOverridesTable {
+  user_id: string;
+  messages_per_second: number;
+  burst_count: number;
+}
+
+/** The server-notices room of each user (migration 0019). */
+export interface ServerNoticeRoomsTable {
+  user_id: string;
+  room_id: string;
+  created_ts: number;
+}
+
+/** Incoming webhooks; the secret only as its SHA-256 (migration 0019). */
+export interface WebhooksTable {
+  webhook_id: string;
+  room_id: string;
+  sender: string;
+  name: string;
+  secret_hash: string;
+  created_by: string;
+  created_ts: number;
+  revoked_ts: number | null;
+  last_used_ts: number | null;
+}
+
+/** An event or ephemeral datum waiting to be pushed to an application service (migration 0016). */
+export interface AppserviceQueueTable {
+  id: Generated<number>;
+  appservice_id: string;
+  kind: 'event' | 'ephemeral';
+  /** JSON object, as sent. */
+  json: string;
+  /** Set once the row is part of a transaction; a retry resends the same rows. */
+  txn_id: number | null;
+  created_ts: number;
+}
+
+/** A legal hold on a room or a user's events (migration 0020). */
+export interface LegalHoldsTable {
+  hold_id: string;
+  scope: 'room' | 'user';
+  /** A room ID or a user ID. */
+  target: string;
+  reason: string;
+  created_by: string;
+  created_ts: number;
+  released_by: string | null;
+  released_ts: number | null;
+}
+
+/** An event whose content was purged; its row now holds the redacted form (migration 0020). */
+export interface PurgedEventsTable {
+  event_id: string;
+  room_id: string;
+  reason: 'retention' | 'redaction';
+  purged_ts: number;
+  /** Lowercase hex SHA-256 of the JSON that was replaced. */
+  original_sha256: string;
+}
+
 export interface Database {
   events: EventsTable;
   push_rules: PushRulesTable;
@@ -540,6 +697,7 @@ export interface Database {
   user_notifications: UserNotificationsTable;
   event_relations: EventRelationsTable;
   event_consumer_positions: EventConsumerPositionsTable;
+  event_search: EventSearchTable;
   event_edges: EventEdgesTable;
   event_auth: EventAuthTable;
   event_transactions: EventTransactionsTable;
@@ -553,6 +711,8 @@ export interface Database {
   access_tokens: AccessTokensTable;
   refresh_tokens: RefreshTokensTable;
   login_tokens: LoginTokensTable;
+  sso_pending_logins: SsoPendingLoginsTable;
+  sso_user_links: SsoUserLinksTable;
   registration_tokens: RegistrationTokensTable;
   uia_sessions: UiaSessionsTable;
   registration_nonces: RegistrationNoncesTable;
@@ -583,6 +743,19 @@ export interface Database {
   e2e_backup_versions: E2eBackupVersionsTable;
   e2e_backup_keys: E2eBackupKeysTable;
   admin_audit_log: AdminAuditLogTable;
+  appservice_queue: AppserviceQueueTable;
+  content_reports: ContentReportsTable;
+  openid_tokens: OpenidTokensTable;
+  admin_roles: AdminRolesTable;
+  erased_users: ErasedUsersTable;
+  blocked_rooms: BlockedRoomsTable;
+  room_deletions: RoomDeletionsTable;
+  shadow_banned_users: ShadowBannedUsersTable;
+  ratelimit_overrides: RatelimitOverridesTable;
+  server_notice_rooms: ServerNoticeRoomsTable;
+  webhooks: WebhooksTable;
+  legal_holds: LegalHoldsTable;
+  purged_events: PurgedEventsTable;
 }
 
 /**

@@ -1,24 +1,29 @@
 // Composition root: config → database → migrations → signing key → HTTP listeners.
 // The only module that wires components together; each receives what it needs as arguments.
 import { mkdir } from 'node:fs/promises';
+import { createAppServiceLayer, loadRegistrations } from './appservice/index.ts';
+import { createAdminApi, WEBHOOK_BUCKET, WEBHOOK_FAILED_BUCKET } from './admin/api/index.ts';
+import { createComplianceApi } from './admin/compliance-api/index.ts';
 import { createClientApi } from './client-api/index.ts';
-import type { StoaConfig } from './config/types.ts';
-import { loadOrCreateSigningKey } from './crypto/signing-key.ts';
+import { SLIDING_SYNC_PATH } from './client-api/endpoints/sliding-sync/sliding-sync.ts';
 import { guestMayUse } from './client-api/auth/guest-access.ts';
 import { TokenBucketRateLimiter } from './client-api/rate-limit/token-bucket.ts';
+import type { StoaConfig } from './config/types.ts';
+import { loadOrCreateSigningKey } from './crypto/signing-key.ts';
 import { startEphemeralEdus, type EphemeralEdus } from './federation/edu/index.ts';
 import { createE2eeFederation } from './federation/edu/e2ee-wiring.ts';
 import { createFederation, createFederationTransport, type EduHandler, type Federation } from './federation/index.ts';
 import { clientListenerFederationEndpoints, federationFoundationEndpoints } from './federation/server/foundation.ts';
+import { countLongPolls, createAppMetrics, type LongPollKind } from './http/app-metrics.ts';
+import type { Endpoint } from './http/define-endpoint.ts';
 import { startHttp } from './http/server.ts';
 import { systemDns } from './net/dns.ts';
 import { FederationMediaFetcher } from './federation/media-fetcher.ts';
 import { createMedia } from './media/index.ts';
-import { countLongPolls, createAppMetrics, type LongPollKind } from './http/app-metrics.ts';
-import type { Endpoint } from './http/define-endpoint.ts';
 import type { Logger } from './logger.ts';
 import { Roomserver } from './roomserver/index.ts';
 import { migrateToLatest, openDatabase } from './storage/index.ts';
+import { AppServiceRepository } from './storage/appservice-repository.ts';
 import { createE2eeStreams } from './storage/e2ee-streams.ts';
 
 export interface RunningServer {
@@ -39,6 +44,8 @@ export class StartupError extends Error {
  * bound ports are logged in one line with msg "listening" (the test rig reads it).
  */
 export async function startServer(config: StoaConfig, logger: Logger): Promise<RunningServer> {
+  // A bad application service registration is a config error, reported before anything starts.
+  const appServiceRegistrations = await loadRegistrations(config.app_service_config_files, config.server_name);
   await mkdir(config.data_dir, { recursive: true });
 
   const db = await openDatabase(config.database, { logger: logger.child({ component: 'storage' }) });
@@ -88,6 +95,8 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
         ? undefined
         : createE2eeFederation({ serverName: config.server_name, db, streams: e2eeStreams, client: federation.client, sender: federation.sender, rooms: roomserver, logger, clock });
     for (const [eduType, handler] of e2eeFederation?.handlers ?? []) eduHandlers.set(eduType, handler);
+    // Application services: tokens and namespaces for the client API; events pushed to them.
+    const appServices = createAppServiceLayer({ registrations: appServiceRegistrations, serverName: config.server_name, db, roomserver, logger, clock });
     const clientApi = createClientApi({
       config,
       db,
@@ -96,9 +105,16 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
       clock,
       ...(federation === undefined
         ? {}
-        : { remote: { membership: federation.remoteMembership, aliases: federation.remoteDirectory } }),
+        : {
+            remote: {
+              membership: federation.remoteMembership,
+              aliases: federation.remoteDirectory,
+              directory: federation.remoteRoomDirectory,
+            },
+          }),
       e2eeStreams,
       ...(e2eeFederation === undefined ? {} : { e2eeFederation: e2eeFederation.port }),
+      appServices: appServices.services,
     });
     const ephemeralEdus: EphemeralEdus | undefined =
       federation === undefined
@@ -127,8 +143,58 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
           });
     const media = await createMedia({ config, db, logger, clock, ...(mediaFetcher === undefined ? {} : { remote: mediaFetcher }) });
 
+    // The admin API (Synapse-compatible paths) and incoming webhooks, on the client listener.
+    const admin = createAdminApi({
+      config,
+      db,
+      roomserver,
+      logger,
+      clock,
+      accounts: clientApi.accounts,
+      profiles: clientApi.ephemeral.profile,
+      tags: clientApi.ephemeral.accountData,
+      media: media.service,
+      webhookRateLimiter: webhookRateLimiter(config, clock),
+      overrideLimiter: (limits) => new TokenBucketRateLimiter({ buckets: {}, fallback: limits, clock }),
+    });
+    await admin.start();
+    // Compliance: legal holds, retention purges, activity reports, archive exports (issue 8).
+    const compliance = createComplianceApi({
+      config,
+      db,
+      roomserver,
+      signingKey: signingKey.key,
+      logger,
+      clock,
+      media: {
+        delete: (serverName, mediaId) => media.service.delete(serverName, mediaId),
+        read: (serverName, mediaId) =>
+          media.service.download(serverName, mediaId, { timeoutMs: 0, allowRemote: false, legacy: false }).then(
+            (item) => ({ contentType: item.contentType, open: () => item.open() }),
+            () => undefined,
+          ),
+      },
+    });
+    await compliance.start();
+
     // Without federation the key and delegation endpoints are still served: tools ask them.
     const foundation = { config, signingKey: signingKey.key };
+    appServices.observeEphemeral({ typing: clientApi.ephemeral.typing, receipts: clientApi.ephemeral.receipts });
+    await appServices.start();
+    // Operator metrics (issue 12 item 4), registered on the metrics listener's registry below.
+    const appServiceQueue = new AppServiceRepository(db.kysely);
+    const appMetrics = createAppMetrics({
+      serverName: config.server_name,
+      roomserver,
+      db,
+      ...(federation === undefined ? {} : { federationSender: federation.sender }),
+      appServices: {
+        pendingCounts: () =>
+          Promise.all(appServiceRegistrations.map(async (r) => ({ appservice: r.id, queued: await appServiceQueue.pendingCount(r.id) }))),
+      },
+    });
+    const longPollKind = (endpoint: Endpoint): LongPollKind | undefined =>
+      endpoint.operationId === 'sync' ? 'sync' : endpoint.path === SLIDING_SYNC_PATH ? 'sliding_sync' : undefined;
     const http = await startHttp({
       config,
       logger,
@@ -137,6 +203,9 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
         client: [
           ...countLongPolls(admin.guardShadowBanned(admin.guardBlockedRooms(clientApi.endpoints)), appMetrics, longPollKind),
           ...media.clientEndpoints,
+          ...admin.endpoints,
+          ...compliance.endpoints,
+          ...appServices.clientEndpoints,
           ...(federation?.clientListenerEndpoints ?? clientListenerFederationEndpoints(foundation)),
         ],
         federation:
@@ -146,8 +215,10 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
       },
       ...(clientApi.accessTokens === undefined ? {} : { accessTokens: clientApi.accessTokens }),
       ...(federation === undefined ? {} : { federationAuth: federation.federationAuth }),
-      ...(clientApi.rateLimiter === undefined ? {} : { rateLimiter: clientApi.rateLimiter }),
+      ...(clientApi.rateLimiter === undefined ? {} : { rateLimiter: admin.withRateLimitOverrides(clientApi.rateLimiter) }),
+      guestAccess: guestMayUse,
     });
+    appMetrics.register(http.metrics.registry);
     logger.info(
       { client_port: http.clientPort, federation_port: http.federationPort, metrics_port: http.metricsPort ?? null },
       'listening',
@@ -158,6 +229,10 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
         // Wake long-polls first so the HTTP drain does not wait out their timeouts.
         await clientApi.close();
         await http.close();
+        appMetrics.close();
+        await admin.close();
+        await compliance.close();
+        await appServices.close();
         await ephemeralEdus?.stop();
         await e2eeFederation?.close();
         await federation?.close();
@@ -177,29 +252,20 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
   }
 }
 
-      guestAccess: guestMayUse,
+/** Webhook posts share the message limits (per webhook); failed attempts the failed-login ones (per address). */
+function webhookRateLimiter(config: StoaConfig, clock: () => number): TokenBucketRateLimiter | undefined {
+  const limits = config.rate_limits;
+  if (!limits.enabled) return undefined;
+  return new TokenBucketRateLimiter({
+    buckets: {
+      [WEBHOOK_BUCKET]: { perSecond: limits.message.per_second, burst: limits.message.burst },
+      [WEBHOOK_FAILED_BUCKET]: { perSecond: limits.failed_login.per_second, burst: limits.failed_login.burst },
+    },
+    clock,
+  });
+}
+
 function once(fn: () => Promise<void>): () => Promise<void> {
-    appServices.observeEphemeral({ typing: clientApi.ephemeral.typing, receipts: clientApi.ephemeral.receipts });
-    await appServices.start();
-    // Operator metrics (issue 12 item 4), registered on the metrics listener's registry below.
-    const appServiceQueue = new AppServiceRepository(db.kysely);
-    const appMetrics = createAppMetrics({
-      serverName: config.server_name,
-      roomserver,
-      db,
-      ...(federation === undefined ? {} : { federationSender: federation.sender }),
-      appServices: {
-        pendingCounts: () =>
-          Promise.all(appServiceRegistrations.map(async (r) => ({ appservice: r.id, queued: await appServiceQueue.pendingCount(r.id) }))),
-      },
-    });
-    const longPollKind = (endpoint: Endpoint): LongPollKind | undefined =>
-      endpoint.operationId === 'sync' ? 'sync' : endpoint.path === SLIDING_SYNC_PATH ? 'sliding_sync' : undefined;
   let result: Promise<void> | undefined;
   return () => (result ??= fn());
 }
-    appMetrics.register(http.metrics.registry);
-        appMetrics.close();
-        await admin.close();
-        await compliance.close();
-        await appServices.close();

@@ -14,6 +14,12 @@ import { migration0008E2ee } from './0008_e2ee.ts';
 import { migration0009Media } from './0009_media.ts';
 import { migration0010PushRelations } from './0010_push_relations.ts';
 import { migration0011Admin } from './0011_admin.ts';
+import { migration0013SearchUserDirectory } from './0013_search_user_directory.ts';
+import { migration0014ReportsOpenid } from './0014_reports_openid.ts';
+import { migration0016Appservices } from './0016_appservices.ts';
+import { migration0017Sso } from './0017_sso.ts';
+import { migration0019AdminApiWebhooks } from './0019_admin_api_webhooks.ts';
+import { migration0020Compliance } from './0020_compliance.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': migration0001Initial,
@@ -27,4 +33,10 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0009_media': migration0009Media,
   '0010_push_relations': migration0010PushRelations,
   '0011_admin': migration0011Admin,
+  '0013_search_user_directory': migration0013SearchUserDirectory,
+  '0014_reports_openid': migration0014ReportsOpenid,
+  '0016_appservices': migration0016Appservices,
+  '0017_sso': migration0017Sso,
+  '0019_admin_api_webhooks': migration0019AdminApiWebhooks,
+  '0020_compliance': migration0020Compliance,
 });

@@ -23,6 +23,7 @@ export type Layer =
   | 'client-api'
   | 'media'
   | 'admin'
+  | 'appservice'
   | 'http'
   | 'net'
   | 'config'
@@ -43,9 +44,12 @@ export const DEPENDENCY_RULES: Readonly<Record<Layer, Readonly<Partial<Record<La
   roomserver: { rooms: 'value', crypto: 'value', storage: 'value' },
   // The network front ends. federation and client-api never import each other.
   federation: { roomserver: 'value', rooms: 'value', crypto: 'value', storage: 'value', http: 'value', net: 'value' },
-  'client-api': { roomserver: 'value', rooms: 'value', crypto: 'value', storage: 'value', http: 'value', net: 'value' },
+  'client-api': { roomserver: 'value', rooms: 'value', crypto: 'value', storage: 'value', http: 'value', net: 'value', appservice: 'type' },
   media: { roomserver: 'value', rooms: 'value', crypto: 'value', storage: 'value', http: 'value', net: 'value' },
   admin: { roomserver: 'value', rooms: 'value', crypto: 'value', storage: 'value', http: 'value' },
+  // Application services: below the client API, which sees them only as types (main.ts passes
+  // them in); registration files are config, so their errors are ConfigErrors.
+  appservice: { roomserver: 'value', rooms: 'value', storage: 'value', http: 'value', config: 'value' },
   // The HTTP framework sees storage only as types (a handle to pass on, never queries).
   http: { rooms: 'value', crypto: 'value', storage: 'type', config: 'value' },
   // Outbound-connection safety (the private-address guard, DNS): node built-ins only.

@@ -63,7 +63,7 @@ describe('config validation: accepted documents', () => {
       max_thumbnail_source_bytes: 33_554_432,
       legacy_unauthenticated_until: Date.UTC(2024, 8, 1),
       quota_bytes_per_user: 0,
-      url_preview: { enabled: false, max_bytes: 10_485_760, timeout_ms: 10_000, cache_ms: 3_600_000 },
+      url_preview: { enabled: false, max_bytes: 10_485_760, timeout_ms: 10_000, cache_ms: 3_600_000, ip_range_allowlist: [] },
       encryption: undefined,
     });
     assert.equal(config.log_level, 'info');

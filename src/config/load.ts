@@ -115,6 +115,9 @@ function deriveConfig(doc: ValidatedConfigDocument, source: ConfigSource): StoaC
       failed_login: { ...doc.rate_limits.failed_login },
       registration: { ...doc.rate_limits.registration },
       message: { ...doc.rate_limits.message },
+      join: { ...doc.rate_limits.join },
+      media_upload: { ...doc.rate_limits.media_upload },
+      federation: { ...doc.rate_limits.federation },
       default: { ...doc.rate_limits.default },
     },
     federation: {
@@ -135,14 +138,55 @@ function deriveConfig(doc: ValidatedConfigDocument, source: ConfigSource): StoaC
       max_thumbnail_source_bytes: doc.media.max_thumbnail_source_bytes,
       legacy_unauthenticated_until: parseInstant(doc.media.legacy_unauthenticated_until, 'media.legacy_unauthenticated_until', fail),
       quota_bytes_per_user: doc.media.quota_bytes_per_user,
-      url_preview: { ...doc.media.url_preview },
+      url_preview: { ...doc.media.url_preview, ip_range_allowlist: [...doc.media.url_preview.ip_range_allowlist] },
       encryption: mediaEncryption(doc.media.encryption, resolvePath, fail),
+    },
+    turn: {
+      uris: [...doc.turn.uris],
+      shared_secret: doc.turn.shared_secret,
+      username: doc.turn.username,
+      password: doc.turn.password,
+      ttl_seconds: doc.turn.ttl_seconds,
+      allow_guests: doc.turn.allow_guests,
     },
     log_level: doc.log_level,
     metrics: { enabled: doc.metrics.enabled, bind: doc.metrics.bind, port: doc.metrics.port },
     well_known_server: doc.well_known_server,
     max_request_body_bytes: doc.max_request_body_bytes,
+    app_service_config_files: doc.app_service_config_files.map(resolvePath),
+    password_config: { enabled: doc.password_config.enabled },
+    sso: ssoConfig(doc.sso, fail),
+    push: { allow_private_addresses: doc.push.allow_private_addresses },
+    user_directory: { ...doc.user_directory },
+    retention: { ...doc.retention, default_policy: { ...doc.retention.default_policy } },
   };
+}
+
+function ssoConfig(sso: ValidatedConfigDocument['sso'], fail: (key: string, problem: string) => never): StoaConfig['sso'] {
+  const seen = new Set<string>();
+  const providers = sso.providers.map((p, i) => {
+    if (seen.has(p.id)) fail(`sso.providers[${i}].id`, `"${p.id}" is used by another provider`);
+    seen.add(p.id);
+    if (!URL.canParse(p.issuer)) fail(`sso.providers[${i}].issuer`, `"${p.issuer}" is not a URL`);
+    return {
+      id: p.id,
+      name: p.name,
+      icon: p.icon,
+      brand: p.brand,
+      issuer: p.issuer,
+      client_id: p.client_id,
+      client_secret: p.client_secret,
+      client_auth_method: p.client_auth_method,
+      scopes: [...p.scopes],
+      user_profile_method: p.user_profile_method,
+      user_mapping: { localpart_template: p.user_mapping.localpart_template, display_name_template: p.user_mapping.display_name_template },
+      allow_existing_users: p.allow_existing_users,
+    };
+  });
+  sso.client_whitelist.forEach((prefix, i) => {
+    if (!URL.canParse(prefix)) fail(`sso.client_whitelist[${i}]`, `"${prefix}" is not a URL`);
+  });
+  return { providers, client_whitelist: [...sso.client_whitelist] };
 }
 
 function parseInstant(value: string, key: string, fail: (key: string, problem: string) => never): number {

@@ -24,6 +24,9 @@ export interface ValidatedConfigDocument {
     failed_login: { per_second: number; burst: number };
     registration: { per_second: number; burst: number };
     message: { per_second: number; burst: number };
+    join: { per_second: number; burst: number };
+    media_upload: { per_second: number; burst: number };
+    federation: { per_second: number; burst: number };
     default: { per_second: number; burst: number };
   };
   federation: {
@@ -42,13 +45,50 @@ export interface ValidatedConfigDocument {
     max_thumbnail_source_bytes: number;
     legacy_unauthenticated_until: string;
     quota_bytes_per_user: number;
-    url_preview: { enabled: boolean; max_bytes: number; timeout_ms: number; cache_ms: number };
+    url_preview: { enabled: boolean; max_bytes: number; timeout_ms: number; cache_ms: number; ip_range_allowlist: string[] };
     encryption?: { key?: string; key_path?: string };
   };
+  turn: { uris: string[]; shared_secret?: string; username?: string; password?: string; ttl_seconds: number; allow_guests: boolean };
   log_level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   metrics: { enabled: boolean; bind: string; port: number };
   well_known_server?: string;
   max_request_body_bytes: number;
+  app_service_config_files: string[];
+  password_config: { enabled: boolean };
+  push: { allow_private_addresses: boolean };
+  user_directory: {
+    enabled: boolean;
+    search_all_users: boolean;
+    include_public_rooms: boolean;
+    require_auth_for_profile_requests: boolean;
+    limit_profile_requests_to_users_who_share_rooms: boolean;
+  };
+  retention: {
+    enabled: boolean;
+    default_policy: { min_lifetime: number | null; max_lifetime: number | null };
+    allowed_lifetime_min: number | null;
+    allowed_lifetime_max: number | null;
+    purge_interval_ms: number;
+    redaction_retention_period_ms: number | null;
+    delete_media: boolean;
+  };
+  sso: {
+    providers: Array<{
+      id: string;
+      name: string;
+      icon?: string;
+      brand?: string;
+      issuer: string;
+      client_id: string;
+      client_secret: string;
+      client_auth_method: 'client_secret_basic' | 'client_secret_post';
+      scopes: string[];
+      user_profile_method: 'auto' | 'userinfo_endpoint';
+      user_mapping: { localpart_template: string; display_name_template?: string };
+      allow_existing_users: boolean;
+    }>;
+    client_whitelist: string[];
+  };
 }
 
 export interface SchemaProblem {

@@ -44,9 +44,55 @@ export interface MediaConfig {
     readonly max_bytes: number;
     readonly timeout_ms: number;
     readonly cache_ms: number;
+    /** Networks (CIDR) that previews may fetch from although they are private or loopback. */
+    readonly ip_range_allowlist: readonly string[];
   };
   /** Encryption at rest: a base64 key inline, or a file of keys (first = current). Unset = off. */
   readonly encryption: { readonly key: string } | { readonly key_path: string } | undefined;
+}
+
+/** One OpenID Connect identity provider (shaped after Synapse's `oidc_providers`). */
+export interface SsoProviderConfig {
+  /** The `idpId` of `/login/sso/redirect/{idpId}` and of `identity_providers`. */
+  readonly id: string;
+  readonly name: string;
+  readonly icon: string | undefined;
+  readonly brand: string | undefined;
+  /** Discovery reads `{issuer}/.well-known/openid-configuration`; ID tokens must carry it as `iss`. */
+  readonly issuer: string;
+  readonly client_id: string;
+  readonly client_secret: string;
+  readonly client_auth_method: 'client_secret_basic' | 'client_secret_post';
+  readonly scopes: readonly string[];
+  /** `auto`: the ID token's claims, else the userinfo endpoint; `userinfo_endpoint`: always it. */
+  readonly user_profile_method: 'auto' | 'userinfo_endpoint';
+  readonly user_mapping: {
+    /** `{{ user.<claim> }}` placeholders, e.g. `{{ user.preferred_username }}`. */
+    readonly localpart_template: string;
+    readonly display_name_template: string | undefined;
+  };
+  /** A first login whose localpart is taken links to that existing account instead of picking another localpart. */
+  readonly allow_existing_users: boolean;
+}
+
+export interface SsoConfig {
+  readonly providers: readonly SsoProviderConfig[];
+  /** redirectUrl prefixes that receive login tokens; others are refused. */
+  readonly client_whitelist: readonly string[];
+}
+
+/**
+ * With `shared_secret`, clients get coturn REST-API credentials (`use-auth-secret`):
+ * username `<expiry>:<user_id>`, password base64(HMAC-SHA1(secret, username)). Otherwise the
+ * static `username`/`password`.
+ */
+export interface TurnConfig {
+  readonly uris: readonly string[];
+  readonly shared_secret: string | undefined;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly ttl_seconds: number;
+  readonly allow_guests: boolean;
 }
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
@@ -85,6 +131,12 @@ export interface StoaConfig {
     readonly failed_login: RateLimitConfig;
     readonly registration: RateLimitConfig;
     readonly message: RateLimitConfig;
+    /** Room joins and knocks, per user. */
+    readonly join: RateLimitConfig;
+    /** Media uploads (and creating an upload slot), per user. */
+    readonly media_upload: RateLimitConfig;
+    /** Every federation request, per origin server, unless its endpoint names another bucket. */
+    readonly federation: RateLimitConfig;
     /** For every rate-limit bucket an endpoint names that has no key of its own here. */
     readonly default: RateLimitConfig;
   };
@@ -99,6 +151,8 @@ export interface StoaConfig {
     readonly trusted_key_servers: ReadonlyArray<{ readonly server_name: string; readonly verify_keys?: Readonly<Record<string, string>> }>;
   };
   readonly media: MediaConfig;
+  /** TURN for VoIP (`/voip/turnServer`); off while `uris` is empty. */
+  readonly turn: TurnConfig;
   readonly log_level: LogLevel;
   readonly metrics: {
     readonly enabled: boolean;
@@ -109,4 +163,53 @@ export interface StoaConfig {
   readonly well_known_server: string | undefined;
   /** Request body limit for JSON endpoints, in bytes. */
   readonly max_request_body_bytes: number;
+  /** Absolute paths of application service registration files (read by src/appservice at start). */
+  readonly app_service_config_files: readonly string[];
+  readonly password_config: {
+    /** false: password login is neither offered nor accepted (single sign-on only). */
+    readonly enabled: boolean;
+  };
+  readonly sso: SsoConfig;
+  readonly push: {
+    /** Deliver to push gateways on non-public addresses (test networks, an in-house gateway). */
+    readonly allow_private_addresses: boolean;
+  };
+  /** /user_directory/search and who may read /profile (Synapse's keys of the same names). */
+  readonly user_directory: UserDirectoryConfig;
+  /** Message retention and redaction pruning (issue 8 items 3 and 4). */
+  readonly retention: RetentionConfig;
+}
+
+/** Lifetimes in milliseconds, as `m.room.retention` gives them; null: no bound. */
+export interface RetentionPolicyConfig {
+  readonly min_lifetime: number | null;
+  readonly max_lifetime: number | null;
+}
+
+export interface RetentionConfig {
+  /** false: the purge job does not run and nothing is purged. */
+  readonly enabled: boolean;
+  /** For rooms without an `m.room.retention` state event. */
+  readonly default_policy: RetentionPolicyConfig;
+  /** Bounds a room's `max_lifetime` is clamped to. */
+  readonly allowed_lifetime_min: number | null;
+  readonly allowed_lifetime_max: number | null;
+  readonly purge_interval_ms: number;
+  /** How long a redacted event's original content is kept after the redaction; null: forever. */
+  readonly redaction_retention_period_ms: number | null;
+  /** Delete local media that only purged events referenced. */
+  readonly delete_media: boolean;
+}
+
+export interface UserDirectoryConfig {
+  /** false: /user_directory/search returns no results. */
+  readonly enabled: boolean;
+  /** Every local user is searchable, not only those who share a room with the searcher. */
+  readonly search_all_users: boolean;
+  /** Members of rooms with join rule `public` or `world_readable` history are searchable. */
+  readonly include_public_rooms: boolean;
+  /** /profile needs an access token (401 M_MISSING_TOKEN without). */
+  readonly require_auth_for_profile_requests: boolean;
+  /** /profile answers 403 unless the requester may see the user through a room (§ "Profiles"). */
+  readonly limit_profile_requests_to_users_who_share_rooms: boolean;
 }

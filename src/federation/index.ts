@@ -40,6 +40,11 @@ import { RemoteMembership } from './membership/remote-membership.ts';
 import { FederationSender, federationClientTransport } from './sender/index.ts';
 import { membershipEndpoints } from './server/membership/index.ts';
 import { e2eeFederationEndpoints } from './server/e2ee/index.ts';
+import { openidUserinfoEndpoint } from './server/openid-userinfo.ts';
+import { timestampToEventEndpoint } from './server/timestamp-to-event.ts';
+import { RoomDirectoryQueries } from '../roomserver/directory/room-directory.ts';
+import { FederationRoomDirectory } from './directory/remote-room-directory.ts';
+import { federationDirectoryEndpoints } from './server/directory/index.ts';
 
 export type { EduHandler, EduHandlers, ReceivedEdu } from './server/edus.ts';
 
@@ -130,6 +135,8 @@ export interface Federation {
   readonly remoteMembership: RemoteMembership;
   /** Aliases of other servers (the client API's `RemoteAliasResolver`). */
   readonly remoteDirectory: RemoteDirectory;
+  /** Other servers' published rooms and spaces (the client API's `RemoteRoomDirectory`). */
+  readonly remoteRoomDirectory: FederationRoomDirectory;
   close(): Promise<void>;
 }
 
@@ -157,6 +164,12 @@ export function createFederation(deps: FederationDeps): Federation {
   // --- reads ---
   federationEndpoints.push(...readEndpoints({ rooms: roomserver, access, serverName: config.server_name, clock }));
   federationEndpoints.push(queryProfileEndpoint({ profiles: new ProfilesRepository(deps.db.kysely), serverName: config.server_name }));
+
+  // --- /timestamp_to_event, and OpenID userinfo (token-authenticated, not X-Matrix) ---
+  federationEndpoints.push(
+    timestampToEventEndpoint({ db: deps.db, rooms: roomserver, access }),
+    openidUserinfoEndpoint({ db: deps.db, clock }),
+  );
 
   // --- end-to-end encryption: key queries and claims, device lists ---
   federationEndpoints.push(...e2eeFederationEndpoints({ serverName: config.server_name, db: deps.db }));
@@ -195,6 +208,14 @@ export function createFederation(deps: FederationDeps): Federation {
   });
   const remoteDirectory = new RemoteDirectory(transport.client, config.server_name);
 
+  // --- room directory and spaces: /publicRooms, /hierarchy, and asking other servers ---
+  federationEndpoints.push(...federationDirectoryEndpoints(new RoomDirectoryQueries(roomserver, config.server_name, clock), access));
+  const remoteRoomDirectory = new FederationRoomDirectory({
+    client: transport.client,
+    serverName: config.server_name,
+    isAllowed: (serverName) => transport.allowList.isAllowed(serverName),
+  });
+
   const xMatrix = new XMatrixAuthenticator({ serverName: config.server_name, keyring: transport.keyring, now: clock });
   return {
     federationEndpoints,
@@ -207,6 +228,7 @@ export function createFederation(deps: FederationDeps): Federation {
     sender,
     remoteMembership,
     remoteDirectory,
+    remoteRoomDirectory,
     close: async () => {
       await sender.stop();
       await transport.close();

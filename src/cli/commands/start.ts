@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { StoaEnvironment } from '../../config/env.ts';
+import { ConfigError } from '../../config/config-error.ts';
 import { loadConfig } from '../../config/load.ts';
 import { createLogger } from '../../logger.ts';
 import type { ParsedCommand } from '../args.ts';
@@ -34,6 +35,8 @@ export async function startCommand(
     stopOnSignals(server, logger, exit);
     return undefined;
   } catch (error) {
+    // A config problem found at start (an application service registration) exits 2 as well.
+    if (error instanceof ConfigError) throw error;
     logger.fatal({ err: error }, 'failed to start');
     io.err(`stoa: failed to start: ${(error as Error).message}`);
     return EXIT_FAILURE;

@@ -9,6 +9,7 @@
 // 401 M_UNKNOWN_TOKEN with `soft_logout: true`, so the client refreshes or logs in again
 // with the same device. An unknown token is plain M_UNKNOWN_TOKEN (the app's default).
 
+import type { AppServices } from '../../appservice/service.ts';
 import type { AccessTokenVerifier, Requester } from '../../http/define-endpoint.ts';
 import { unknownToken } from '../../http/matrix-error.ts';
 import type { Logger } from '../../logger.ts';
@@ -25,6 +26,8 @@ export interface AccessTokenVerifierOptions {
   readonly maxCacheEntries?: number;
   /** How often a device's last_seen_ts is written at most. Default 60 s. */
   readonly lastSeenIntervalMs?: number;
+  /** Application services: their `as_token`s, with identity assertion. */
+  readonly appServices?: AppServices | undefined;
 }
 
 interface CachedToken {
@@ -43,6 +46,7 @@ export class CachingAccessTokenVerifier implements AccessTokenVerifier {
   readonly #lastSeenIntervalMs: number;
   readonly #cache = new Map<string, CachedToken>();
   readonly #lastSeenWritten = new Map<string, number>();
+  readonly #appServices: AppServices | undefined;
 
   constructor(options: AccessTokenVerifierOptions) {
     this.#tokens = new TokensRepository(options.db.kysely);
@@ -52,9 +56,13 @@ export class CachingAccessTokenVerifier implements AccessTokenVerifier {
     this.#ttlMs = options.cacheTtlMs ?? 5_000;
     this.#maxEntries = options.maxCacheEntries ?? 10_000;
     this.#lastSeenIntervalMs = options.lastSeenIntervalMs ?? 60_000;
+    this.#appServices = options.appServices;
   }
 
-  async verify(token: string): Promise<Requester | undefined> {
+  async verify(token: string, query?: URLSearchParams): Promise<Requester | undefined> {
+    // An `as_token` is not stored: it comes from the registration files and is never cached.
+    const appServiceRequester = await this.#appServices?.authenticate(token, query);
+    if (appServiceRequester !== undefined) return appServiceRequester;
     const hash = hashToken(token);
     const now = this.#clock();
     const cached = this.#cache.get(hash);

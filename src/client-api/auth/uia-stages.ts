@@ -13,6 +13,7 @@ import { identifiedUser } from './user-identifier.ts';
 export const DUMMY = 'm.login.dummy';
 export const PASSWORD = 'm.login.password';
 export const REGISTRATION_TOKEN = 'm.login.registration_token';
+export const SSO = 'm.login.sso';
 
 /** Session data key: the registration token a m.login.registration_token stage accepted. */
 export const REGISTRATION_TOKEN_KEY = 'registration_token';
@@ -60,10 +61,13 @@ export function passwordStage(options: {
   readonly accounts: AccountsRepository;
   readonly serverName: string;
   readonly failedLogins?: FailedLoginLimit | undefined;
+  /** `password_config.enabled`; false refuses every attempt. Default true. */
+  readonly enabled?: boolean;
 }): UiaStage {
   return {
     type: PASSWORD,
     async attempt(auth: JsonObject, context: UiaStageContext): Promise<UiaStageOutcome> {
+      if (options.enabled === false) return { ok: false, error: forbidden('Password authentication is disabled on this server') };
       const password = auth['password'];
       if (typeof password !== 'string') return { ok: false, error: badJson('auth.password must be a string') };
       const identified = identifiedUser(auth, options.serverName);
@@ -76,6 +80,16 @@ export function passwordStage(options: {
     },
   };
 }
+
+/**
+ * § "SSO during User-Interactive Authentication": done out of band, in the browser through
+ * /auth/m.login.sso/fallback/web; submitting it as an auth dict proves nothing.
+ */
+export const ssoStage: UiaStage = {
+  type: SSO,
+  attempt: () =>
+    Promise.resolve({ ok: false, error: new MatrixError(401, 'M_UNAUTHORIZED', 'Complete single sign-on in the browser (the m.login.sso fallback), then retry with the session only') }),
+};
 
 /**
  * § "Token-authenticated registration": a token the administrator handed out. The stage

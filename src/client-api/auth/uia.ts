@@ -155,6 +155,25 @@ export class UserInteractiveAuth {
     return (await this.#sessions.find(sessionId, this.#clock()))?.data;
   }
 
+  /** The user a live session is for (null: not known yet); undefined for an unknown or expired session. */
+  async sessionUser(sessionId: string): Promise<string | null | undefined> {
+    return (await this.#sessions.find(sessionId, this.#clock()))?.userId;
+  }
+
+  /**
+   * Completes an out-of-band stage (m.login.sso, finished in a browser through the fallback):
+   * the client's next request with only the session then finds it done. False when the
+   * session is unknown, expired, or not `userId`'s.
+   */
+  async completeOutOfBand(sessionId: string, type: string, userId: string): Promise<boolean> {
+    const session = await this.#sessions.find(sessionId, this.#clock());
+    if (session === undefined || session.userId !== userId) return false;
+    if (!session.completed.includes(type)) {
+      await this.#sessions.update(sessionId, { userId, completed: [...session.completed, type], data: session.data });
+    }
+    return true;
+  }
+
   /** Records `value` under `key` in a session (e.g. what a completed registration produced). */
   async setSessionData(sessionId: string, key: string, value: JsonValue): Promise<void> {
     const session = await this.#sessions.find(sessionId, this.#clock());

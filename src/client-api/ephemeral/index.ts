@@ -28,6 +28,8 @@ export interface EphemeralDeps {
   readonly clock: () => number;
   /** Timers; real ones unless a test moves time by hand. */
   readonly schedule?: Scheduler;
+  /** Asks application services about unknown users in their namespaces (profile lookups). */
+  readonly queryAppServiceUser?: ((userId: string) => Promise<boolean>) | undefined;
 }
 
 export interface EphemeralServices {
@@ -61,6 +63,7 @@ export function createEphemeralServices(deps: EphemeralDeps): EphemeralServices 
     serverName: deps.serverName,
     logger: deps.logger,
     clock: deps.clock,
+    queryAppServiceUser: deps.queryAppServiceUser,
   });
 
   const unsubscribe = deps.roomserver.onNewEvent((event) => {

@@ -41,6 +41,8 @@ export interface ProfileServiceOptions {
   readonly logger: Logger;
   readonly clock: () => number;
   readonly remote?: RemoteProfileLookup;
+  /** True when an application service says it has (now) created `userId` (§ "Querying"). */
+  readonly queryAppServiceUser?: ((userId: string) => Promise<boolean>) | undefined;
 }
 
 export class ProfileService {
@@ -50,6 +52,7 @@ export class ProfileService {
   readonly #logger: Logger;
   readonly #clock: () => number;
   readonly #remote: RemoteProfileLookup | undefined;
+  readonly #queryAppServiceUser: ((userId: string) => Promise<boolean>) | undefined;
 
   constructor(options: ProfileServiceOptions) {
     this.#repo = new ProfilesRepository(options.db.kysely);
@@ -58,6 +61,7 @@ export class ProfileService {
     this.#logger = options.logger;
     this.#clock = options.clock;
     this.#remote = options.remote;
+    this.#queryAppServiceUser = options.queryAppServiceUser;
   }
 
   /**
@@ -74,7 +78,12 @@ export class ProfileService {
     if (!this.isLocal(userId)) return this.#remote === undefined ? undefined : this.#remote(userId);
     const stored = await this.#repo.find(userId);
     if (stored !== undefined) return toJsonObject(stored.fields);
-    if (!(await this.#repo.userExists(userId))) return undefined;
+    if (!(await this.#repo.userExists(userId))) {
+      if (this.#queryAppServiceUser === undefined || !(await this.#queryAppServiceUser(userId))) return undefined;
+      const created = await this.#repo.find(userId);
+      if (created !== undefined) return toJsonObject(created.fields);
+      if (!(await this.#repo.userExists(userId))) return undefined;
+    }
     return this.#defaultProfile(userId);
   }
 

@@ -1,5 +1,6 @@
 // What the account and device endpoints share: built once by src/client-api/auth/index.ts.
 
+import type { AppServices } from '../../../appservice/service.ts';
 import type { StoaConfig } from '../../../config/types.ts';
 import type { JsonObject } from '../../../rooms/json.ts';
 import type { AccountService, IssuedSession } from '../../auth/account-service.ts';
@@ -15,6 +16,10 @@ export interface AccountContext {
   /** Unset when rate limits are off. */
   readonly failedLogins: FailedLoginLimit | undefined;
   readonly clock: () => number;
+  /** Application services: m.login.application_service and exclusive user namespaces. */
+  readonly appServices?: AppServices | undefined;
+  /** Whether the user has signed in through single sign-on (unset when none is configured). */
+  readonly ssoLinked?: (userId: string) => Promise<boolean>;
 }
 
 /** The body /login, /register and shared-secret registration answer with. */

@@ -25,7 +25,7 @@ export function accountEndpoints(context: AccountContext): Endpoint[] {
     registerEndpoint(context),
     registerAvailableEndpoint(context),
     registrationTokenValidityEndpoint(context),
-    loginFlowsEndpoint,
+    loginFlowsEndpoint(context.config),
     loginEndpoint(context),
     loginTokenEndpoint(context),
     refreshEndpoint(context),

@@ -44,11 +44,13 @@ export function loginEndpoint(context: AccountContext) {
     body: LOGIN_BODY,
     rateLimit: 'login',
     operationId: 'login',
-    async handler({ body }) {
+    async handler({ body, query, ctx }) {
       if (body.device_id !== undefined && !isAcceptableDeviceId(body.device_id)) throw invalidParam('Invalid device_id');
       let userId: string;
       switch (body.type) {
         case 'm.login.password':
+          // `password_config.enabled: false`: as unsupported as any type GET /login leaves out.
+          if (!config.password_config.enabled) throw new MatrixError(400, 'M_UNKNOWN', 'Password login is disabled on this server');
           userId = await passwordLogin(context, body);
           break;
         case 'm.login.token': {
@@ -60,6 +62,9 @@ export function loginEndpoint(context: AccountContext) {
           userId = owner;
           break;
         }
+        case 'm.login.application_service':
+          userId = await appServiceLogin(context, body, ctx.get('Authorization'), query);
+          break;
         default:
           // The spec's own example for an unsupported type.
           throw new MatrixError(400, 'M_UNKNOWN', 'Bad login type');
@@ -83,5 +88,24 @@ async function passwordLogin(context: AccountContext, body: LoginBody): Promise<
   if (user?.deactivated === true) throw userDeactivated();
   const failure = await checkPassword(context.service.accounts, identified.userId, body.password, context.failedLogins);
   if (failure !== undefined) throw failure;
+  return identified.userId;
+}
+
+/**
+ * m.login.application_service (application-service API § "Server admin style permissions"):
+ * the service's `as_token` logs in as one of its users; outside its namespaces M_EXCLUSIVE.
+ */
+async function appServiceLogin(context: AccountContext, body: LoginBody, authorization: string, query: URLSearchParams): Promise<string> {
+  const appServices = context.appServices;
+  if (appServices === undefined) throw new MatrixError(400, 'M_UNKNOWN', 'Bad login type');
+  const registration = appServices.serviceForRequest(authorization, query);
+  const identified = identifiedUser(body, context.config.server_name);
+  if (!identified.ok) throw identified.error;
+  if (!appServices.matcher.isUserOf(registration, identified.userId)) {
+    throw new MatrixError(400, 'M_EXCLUSIVE', 'The user is not in the application service\'s namespaces');
+  }
+  const user = await context.service.accounts.findUser(identified.userId);
+  if (user === undefined) throw forbidden('Invalid username');
+  if (user.deactivated) throw userDeactivated();
   return identified.userId;
 }

@@ -36,6 +36,7 @@ export function changePasswordEndpoint(context: AccountContext) {
     body: PASSWORD_BODY,
     operationId: 'changePassword',
     async handler({ body, auth }) {
+      if (!context.config.password_config.enabled) throw forbidden('Passwords are disabled on this server (password_config.enabled)');
       if (auth?.isGuest === true) throw forbidden('Guests cannot set a password');
       if (body.new_password === '') throw new MatrixError(400, 'M_WEAK_PASSWORD', 'The new password must not be empty');
       const done = await requireUserInteractiveAuth(context.uia, {

@@ -20,6 +20,7 @@ export function registerAvailableEndpoint(context: AccountContext) {
       const mapped = registrationUserId(username, context.config.server_name);
       if (!mapped.ok) throw mapped.error;
       if (await context.service.accounts.userExists(mapped.userId)) throw userInUse('The username is taken');
+      context.appServices?.checkUserNotExclusive(mapped.userId, undefined);
       return { available: true };
     },
   });

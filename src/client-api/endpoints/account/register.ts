@@ -8,7 +8,8 @@
 
 import { randomInt } from 'node:crypto';
 import { defineEndpoint, jsonBody } from '../../../http/define-endpoint.ts';
-import { badJson, forbidden, invalidParam, MatrixError, userInUse } from '../../../http/matrix-error.ts';
+import type { AppServiceRegistration } from '../../../appservice/registration.ts';
+import { badJson, forbidden, invalidParam, MatrixError, missingParam, userInUse } from '../../../http/matrix-error.ts';
 import { isJsonObject, type JsonObject } from '../../../rooms/json.ts';
 import { MAX_PASSWORD_LENGTH } from '../../auth/password-hash.ts';
 import { DUMMY, REGISTRATION_TOKEN, REGISTRATION_TOKEN_KEY } from '../../auth/uia-stages.ts';
@@ -17,6 +18,7 @@ import { registrationUserId } from '../../auth/user-identifier.ts';
 import { isAcceptableDeviceId, sessionResponse, type AccountContext } from './context.ts';
 
 interface RegisterBody extends JsonObject {
+  type?: string;
   auth?: JsonObject;
   username?: string;
   password?: string;
@@ -29,6 +31,7 @@ interface RegisterBody extends JsonObject {
 const REGISTER_BODY = jsonBody<RegisterBody>({
   type: 'object',
   properties: {
+    type: { type: 'string' },
     auth: { type: 'object' },
     username: { type: 'string' },
     password: { type: 'string', maxLength: MAX_PASSWORD_LENGTH },
@@ -38,6 +41,9 @@ const REGISTER_BODY = jsonBody<RegisterBody>({
     refresh_token: { type: 'boolean' },
   },
 });
+
+/** The registration (and login) type of application services. */
+export const APPSERVICE_LOGIN_TYPE = 'm.login.application_service';
 
 /** Session data key: the account this session registered. */
 const REGISTERED_USER_KEY = 'registered_user_id';
@@ -54,7 +60,10 @@ export function registerEndpoint(context: AccountContext) {
     body: REGISTER_BODY,
     rateLimit: 'registration',
     operationId: 'register',
-    async handler({ body, query }) {
+    async handler({ body, query, ctx }) {
+      if (body.type === APPSERVICE_LOGIN_TYPE && context.appServices !== undefined) {
+        return registerAppServiceUser(context, body, context.appServices.serviceForRequest(ctx.get('Authorization'), query));
+      }
       const kind = query.get('kind') ?? 'user';
       if (kind !== 'user' && kind !== 'guest') throw invalidParam('kind must be "user" or "guest"');
       if (body.device_id !== undefined && !isAcceptableDeviceId(body.device_id)) throw invalidParam('Invalid device_id');
@@ -77,6 +86,7 @@ export function registerEndpoint(context: AccountContext) {
         const mapped = registrationUserId(body.username, serverName);
         if (!mapped.ok) throw mapped.error;
         if (await service.accounts.userExists(mapped.userId)) throw userInUse();
+        context.appServices?.checkUserNotExclusive(mapped.userId, undefined);
         userId = mapped.userId;
       }
 
@@ -104,6 +114,32 @@ export function registerEndpoint(context: AccountContext) {
       return sessionResponse(session, serverName);
     },
   });
+}
+
+/**
+ * Application-service registration (application-service API § "Server admin style
+ * permissions"): no user-interactive auth and no password; the user must be in the
+ * service's namespaces and in no other service's exclusive one (M_EXCLUSIVE).
+ */
+async function registerAppServiceUser(context: AccountContext, body: RegisterBody, registration: AppServiceRegistration): Promise<JsonObject> {
+  const { service, config } = context;
+  const appServices = context.appServices;
+  if (body.username === undefined) throw missingParam('An application service must choose the username');
+  const mapped = registrationUserId(body.username, config.server_name);
+  if (!mapped.ok) throw mapped.error;
+  if (appServices === undefined || !appServices.matcher.isUserOf(registration, mapped.userId)) {
+    throw new MatrixError(400, 'M_EXCLUSIVE', 'The user ID is not in the application service\'s namespaces');
+  }
+  appServices.checkUserNotExclusive(mapped.userId, registration);
+  await service.register({ userId: mapped.userId, password: undefined });
+  if (body.inhibit_login === true) return { user_id: mapped.userId, home_server: config.server_name };
+  const session = await service.issueSession({
+    userId: mapped.userId,
+    deviceId: body.device_id,
+    initialDisplayName: body.initial_device_display_name,
+    refreshable: body.refresh_token === true,
+  });
+  return sessionResponse(session, config.server_name);
 }
 
 /** Guests get all-digit localparts (refused to ordinary registration, so never taken by one). */

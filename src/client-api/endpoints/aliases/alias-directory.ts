@@ -5,6 +5,7 @@
 // federation (`GET /_matrix/federation/v1/query/directory`) through an injected resolver,
 // which the federation side provides. Without one, remote aliases are "not found".
 
+import type { AppServices } from '../../../appservice/service.ts';
 import { invalidParam } from '../../../http/matrix-error.ts';
 import { isValidRoomAlias, serverNameOf } from '../../../rooms/identifiers.ts';
 import type { Roomserver } from '../../../roomserver/index.ts';
@@ -29,6 +30,8 @@ export interface AliasDirectoryOptions {
   readonly serverName: string;
   readonly clock: () => number;
   readonly remote?: RemoteAliasResolver;
+  /** Application services: exclusive alias namespaces, and the alias query for unknown ones. */
+  readonly appServices?: AppServices | undefined;
 }
 
 export class AliasDirectory {
@@ -37,6 +40,7 @@ export class AliasDirectory {
   readonly #serverName: string;
   readonly #clock: () => number;
   readonly #remote: RemoteAliasResolver | undefined;
+  readonly #appServices: AppServices | undefined;
 
   constructor(options: AliasDirectoryOptions) {
     this.#repo = new AliasesRepository(options.db.kysely);
@@ -44,6 +48,7 @@ export class AliasDirectory {
     this.#serverName = options.serverName;
     this.#clock = options.clock;
     this.#remote = options.remote;
+    this.#appServices = options.appServices;
   }
 
   get serverName(): string {
@@ -73,7 +78,9 @@ export class AliasDirectory {
   /** The room an alias points to, here or (through the resolver) on its own server. */
   async resolve(alias: string): Promise<ResolvedAlias | undefined> {
     if (!this.isLocal(alias)) return this.#remote?.resolve(alias);
-    const stored = await this.#repo.find(alias);
+    let stored = await this.#repo.find(alias);
+    // An application service may create an alias in its namespace when asked (§ "Querying").
+    if (stored === undefined && (await this.#appServices?.queryAlias(alias)) === true) stored = await this.#repo.find(alias);
     if (stored === undefined) return undefined;
     return { roomId: stored.roomId, servers: await this.#serversIn(stored.roomId) };
   }
@@ -83,8 +90,14 @@ export class AliasDirectory {
     return this.#repo.find(alias);
   }
 
-  /** false when the alias is taken. */
-  create(alias: string, roomId: string, creator: string): Promise<boolean> {
+  /** 400 M_EXCLUSIVE when `alias` is in an application service's exclusive namespace and `creator` is not its user. */
+  checkExclusive(alias: string, creator: string): void {
+    this.#appServices?.checkAliasAllowed(alias, creator, undefined);
+  }
+
+  /** false when the alias is taken; M_EXCLUSIVE as checkExclusive. */
+  async create(alias: string, roomId: string, creator: string): Promise<boolean> {
+    this.checkExclusive(alias, creator);
     return this.#repo.create({ alias, roomId, creator, createdTs: this.#clock() });
   }
 

@@ -23,6 +23,7 @@ export function deleteRoomAliasEndpoint(aliases: AliasDirectory, roomserver: Roo
     handler: async ({ params, auth, log }) => {
       const alias = params['roomAlias'] ?? '';
       aliases.checkLocal(alias);
+      aliases.checkExclusive(alias, auth.userId);
       const stored = await aliases.find(alias);
       if (stored === undefined) throw notFound(`Room alias ${alias} not found`);
       const canEditState = await mayEditAliases(roomserver, stored.roomId, auth.userId);

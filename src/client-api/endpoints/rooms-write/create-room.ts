@@ -65,6 +65,7 @@ export function createRoomEndpoint(deps: CreateRoomDeps): Endpoint {
       if (plan.alias !== undefined && (await deps.aliases.find(plan.alias)) !== undefined) {
         throw roomInUse(`Room alias ${plan.alias} already taken`);
       }
+      if (plan.alias !== undefined) deps.aliases.checkExclusive(plan.alias, creator);
       const profile = deps.profiles === undefined ? {} : await deps.profiles.get(creator);
       let roomId: string;
       try {
