@@ -38,10 +38,11 @@ export class MatrixHttp {
   #txn = 0;
   readonly #txnPrefix = `bench${process.pid}_${Date.now().toString(36)}_`;
 
-  constructor(baseUrl: string, connections: number) {
+  /** `timeoutMs`: how long a response (headers, then body) may take; a join over federation into a large room can take minutes. */
+  constructor(baseUrl: string, connections: number, timeoutMs = 120_000) {
     this.baseUrl = baseUrl;
     // Long-polls hold a connection each; sends must not queue behind them.
-    this.#pool = new Pool(baseUrl, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
+    this.#pool = new Pool(baseUrl, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   }
 
   async close(): Promise<void> {

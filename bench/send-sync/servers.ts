@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { findFreePort, REPO_ROOT, startNodes } from '../../spec-tests/rig/nodes.ts';
+import { findFreePort, REPO_ROOT, startNodes, type ConfigOverrides } from '../../spec-tests/rig/nodes.ts';
 
 const run = promisify(execFile);
 
@@ -25,10 +25,13 @@ export interface BenchServer {
   /** The server process whose resident memory is measured. */
   readonly pid: number;
   readonly registrationSharedSecret: string;
+  /** The PostgreSQL database the server writes to (engine `postgres` only). */
+  readonly databaseName?: string;
   stop(): Promise<void>;
 }
 
-export async function startStoa(engine: 'pglite' | 'postgres', postgresUrl: string | undefined): Promise<BenchServer> {
+/** `configOverrides`: more config for the node, merged over the rig's and the benchmark's. */
+export async function startStoa(engine: 'pglite' | 'postgres', postgresUrl: string | undefined, configOverrides: ConfigOverrides = {}): Promise<BenchServer> {
   if (engine === 'postgres') {
     if (postgresUrl === undefined) throw new Error('stoa-postgres needs --postgres-url or STOA_TEST_POSTGRES_URL');
     // The rig reads the admin URL from the environment.
@@ -37,8 +40,9 @@ export async function startStoa(engine: 'pglite' | 'postgres', postgresUrl: stri
   // Rate limits off, as the Synapse peer runs them (its config sets every rc_* out of
   // reach): the benchmark measures throughput, not the limiter. Everything else is the
   // rig's ordinary config, including per-request logging at info level as Synapse does.
-  const [node] = await startNodes(1, { engine, configOverrides: { rate_limits: { enabled: false } } });
+  const [node] = await startNodes(1, { engine, configOverrides: { rate_limits: { enabled: false }, ...configOverrides } });
   if (node === undefined) throw new Error('the rig started no node');
+  const databaseName = stoaDatabaseName(node.config);
   return {
     label: `stoa-${engine}`,
     product: 'stoa',
@@ -46,10 +50,20 @@ export async function startStoa(engine: 'pglite' | 'postgres', postgresUrl: stri
     clientUrl: node.clientUrl,
     pid: node.pid,
     registrationSharedSecret: node.registrationSharedSecret,
+    ...(databaseName === undefined ? {} : { databaseName }),
     async stop() {
       await node.stop();
     },
   };
+}
+
+/** The database name in a rig node's `database.url`, when it runs on PostgreSQL. */
+export function stoaDatabaseName(config: Readonly<Record<string, unknown>>): string | undefined {
+  const database = config['database'];
+  if (typeof database !== 'object' || database === null) return undefined;
+  const url = (database as Record<string, unknown>)['url'];
+  if (typeof url !== 'string') return undefined;
+  return decodeURIComponent(new URL(url).pathname.slice(1)) || undefined;
 }
 
 const SYNAPSE_SCRIPT = resolve(REPO_ROOT, '..', 'shared', 'peers', 'synapse.sh');
@@ -61,7 +75,8 @@ function synapseDataDir(): string {
   return join(peers, 'data');
 }
 
-async function synapse(...args: string[]): Promise<string> {
+/** Runs `../shared/peers/synapse.sh` with `args`; resolves to its stdout. */
+export async function synapse(...args: string[]): Promise<string> {
   const { stdout } = await run(SYNAPSE_SCRIPT, args, { maxBuffer: 16 * 1024 * 1024 });
   return stdout;
 }
@@ -71,40 +86,63 @@ export async function ensureSynapseInstalled(): Promise<void> {
   await synapse('install');
 }
 
-export async function startSynapse(engine: 'sqlite' | 'postgres', postgresUrl: string | undefined): Promise<BenchServer> {
-  const name = `bench-send-sync-${engine}`;
+export interface SynapseStartOptions {
+  /** Instance name (its data folder under the peers' data dir); default `bench-send-sync-<engine>`. */
+  readonly name?: string;
+  /** More top-level YAML for the instance's extra.yaml (merged after the generated config). */
+  readonly extraYaml?: string;
+  /**
+   * Files to put in the instance's folder before start (name → text); Synapse sees that
+   * folder as `/data/<instance name>/` (e.g. for `app_service_config_files`).
+   */
+  readonly files?: Readonly<Record<string, string>>;
+}
+
+export async function startSynapse(engine: 'sqlite' | 'postgres', postgresUrl: string | undefined, options: SynapseStartOptions = {}): Promise<BenchServer & { readonly serverName: string; readonly federationUrl: string }> {
+  const name = options.name ?? `bench-send-sync-${engine}`;
   // A fresh instance every run: no rooms or users left from an earlier one.
   await synapse('reset', name);
-  let database: { drop(): Promise<void> } | undefined;
+  let database: { name: string; drop(): Promise<void> } | undefined;
+  let extra = options.extraYaml ?? '';
   if (engine === 'postgres') {
     if (postgresUrl === undefined) throw new Error('synapse-postgres needs --postgres-url or STOA_TEST_POSTGRES_URL');
     const created = await createSynapseDatabase(postgresUrl);
     database = created;
+    const { hostname, port } = new URL(postgresUrl);
+    extra += `database: { name: psycopg2, args: { user: synapse, password: synapse, dbname: ${created.name}, host: ${hostname}, port: ${port || 5432}, cp_min: 5, cp_max: 10 } }\n`;
+  }
+  if (extra !== '' || options.files !== undefined) {
     const dir = join(synapseDataDir(), name);
     await mkdir(dir, { recursive: true });
-    const { hostname, port } = new URL(postgresUrl);
-    await writeFile(
-      join(dir, 'extra.yaml'),
-      `database: { name: psycopg2, args: { user: synapse, password: synapse, dbname: ${created.name}, host: ${hostname}, port: ${port || 5432}, cp_min: 5, cp_max: 10 } }\n`,
-    );
+    if (extra !== '') await writeFile(join(dir, 'extra.yaml'), extra);
+    for (const [file, text] of Object.entries(options.files ?? {})) await writeFile(join(dir, file), text);
   }
   const federationPort = await findFreePort();
   const clientPort = await findFreePort();
   try {
     await synapse('start', name, String(federationPort), String(clientPort));
   } catch (error) {
+    // A start that failed half-way may have left a process or a folder behind.
+    await synapse('reset', name).catch(() => undefined);
     await database?.drop();
     throw error;
   }
-  const info = JSON.parse(await synapse('info', name)) as { client_url: string; pid: number | null; registration_shared_secret: string };
-  if (info.pid === null) throw new Error(`synapse instance ${name} is not running after start`);
+  const info = JSON.parse(await synapse('info', name)) as { server_name: string; federation_url: string; client_url: string; pid: number | null; registration_shared_secret: string };
+  if (info.pid === null) {
+    await synapse('reset', name).catch(() => undefined);
+    await database?.drop();
+    throw new Error(`synapse instance ${name} is not running after start`);
+  }
   return {
     label: `synapse-${engine}`,
     product: 'synapse',
     engine,
     clientUrl: info.client_url,
+    serverName: info.server_name,
+    federationUrl: info.federation_url,
     pid: info.pid,
     registrationSharedSecret: info.registration_shared_secret,
+    ...(database === undefined ? {} : { databaseName: database.name }),
     async stop() {
       await synapse('reset', name);
       await database?.drop();
