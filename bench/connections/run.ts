@@ -9,7 +9,9 @@
 // The server and this process each need a file descriptor per connection (`ulimit -n`).
 
 import { connect, type Socket } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { heapTotals } from './heap-summary.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startNodes, type TestNode } from '../../spec-tests/rig/nodes.ts';
 import { registerUser, type RegisteredUser } from '../../spec-tests/rig/users.ts';
@@ -27,6 +29,13 @@ const postgresAt = args.indexOf('--postgres');
 const postgresUrl = postgresAt === -1 ? undefined : args[postgresAt + 1];
 if (postgresUrl !== undefined) process.env['STOA_TEST_POSTGRES_URL'] = postgresUrl;
 const HOLD_MS = 120_000;
+// --heap-snapshot DIR: the server writes a heap snapshot there once every long-poll is
+// parked (read it with bench/connections/heap-summary.ts).
+const snapshotAt = args.indexOf('--heap-snapshot');
+const snapshotDir = snapshotAt === -1 ? undefined : args[snapshotAt + 1];
+if (snapshotDir !== undefined) {
+  process.env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS'] ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshotDir}`.trim();
+}
 
 function rssKb(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -46,6 +55,8 @@ async function ok(node: TestNode, user: RegisteredUser, method: string, path: st
 interface Poll {
   readonly socket: Socket;
   readonly answered: Promise<number>;
+  /** The response's status code, or the socket error's code. */
+  outcome: string;
 }
 
 /** One long-poll on its own socket; resolves with the time its response began to arrive. */
@@ -54,17 +65,46 @@ function openPoll(port: number, user: RegisteredUser, since: string): Promise<Po
     const socket = connect({ port, host: '127.0.0.1' });
     let resolveAnswer!: (at: number) => void;
     const answered = new Promise<number>((resolve) => (resolveAnswer = resolve));
-    socket.once('data', () => resolveAnswer(performance.now()));
-    socket.on('error', () => resolveAnswer(Number.NaN));
+    const poll: Poll = { socket, answered, outcome: 'pending' };
+    socket.once('data', (chunk: Buffer) => {
+      poll.outcome = /^HTTP\/1\.1 (\d+)/.exec(chunk.toString('latin1', 0, 32))?.[1] ?? 'garbled';
+      resolveAnswer(performance.now());
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (poll.outcome === 'pending') poll.outcome = error.code ?? 'error';
+      resolveAnswer(Number.NaN);
+    });
+    socket.once('close', () => {
+      if (poll.outcome === 'pending') poll.outcome = 'closed';
+      resolveAnswer(Number.NaN);
+    });
     socket.once('connect', () => {
       socket.write(
         `GET /_matrix/client/v3/sync?since=${encodeURIComponent(since)}&timeout=${HOLD_MS} HTTP/1.1\r\n` +
           `Host: 127.0.0.1:${port}\r\nAuthorization: Bearer ${user.accessToken}\r\n\r\n`,
       );
-      resolveOpen({ socket, answered });
+      resolveOpen(poll);
     });
     socket.once('error', rejectOpen);
   });
+}
+
+/** Has the server write a heap snapshot (synchronously: it answers again once the file is complete). */
+async function heapSnapshot(node: TestNode, user: RegisteredUser, since: string): Promise<void> {
+  process.kill(node.pid, 'SIGUSR2');
+  await sleep(1000);
+  await ok(node, user, 'GET', `/sync?timeout=0&since=${encodeURIComponent(since)}`);
+}
+
+/** JS heap held per parked connection: the last two snapshots of the server, after their full GCs. */
+function heapGrowth(dir: string, pid: number): number {
+  const files = readdirSync(dir).filter((f) => f.includes(`.${pid}.`) && f.endsWith('.heapsnapshot')).sort();
+  const [before, after] = files.slice(-2).map((f) => heapTotals(join(dir, f)).bytes);
+  return before === undefined || after === undefined ? Number.NaN : Math.round((after - before) / CONNECTIONS);
+}
+
+function countOutcomes(list: readonly Poll[]): Record<string, number> {
+  return Object.fromEntries([...Map.groupBy(list, (p) => p.outcome)].map(([outcome, group]) => [outcome, group.length]));
 }
 
 const [node] = (await startNodes(1, postgresUrl === undefined ? {} : { engine: 'postgres' })) as [TestNode];
@@ -79,9 +119,16 @@ try {
   for (const user of users.slice(1)) await ok(node, user, 'POST', `/join/${encodeURIComponent(roomId)}`, {});
   const since = new Map<string, string>();
   for (const user of users) since.set(user.userId, String((await ok(node, user, 'GET', '/sync?timeout=0'))['next_batch']));
+  // Each initial sync brought its user online, which is news to the users before it: catch up
+  // so that every long-poll below waits (none answers at once with presence).
+  for (const user of users) {
+    const token = encodeURIComponent(since.get(user.userId)!);
+    since.set(user.userId, String((await ok(node, user, 'GET', `/sync?timeout=0&since=${token}`))['next_batch']));
+  }
 
   await sleep(3000);
   const idleKb = rssKb(node.pid);
+  if (snapshotDir !== undefined) await heapSnapshot(node, owner, since.get(owner.userId)!);
   const polls: Poll[] = [];
   const openStart = performance.now();
   for (let i = 0; i < CONNECTIONS; i += 200) {
@@ -95,12 +142,15 @@ try {
   // Let the server parse every request and park its waiter.
   await sleep(8000);
   const heldKb = rssKb(node.pid);
-  const early = (await Promise.race([Promise.all(polls.map((p) => p.answered)).then(() => 'all'), sleep(10).then(() => 'none')])) === 'all';
+  if (snapshotDir !== undefined) await heapSnapshot(node, owner, since.get(owner.userId)!);
+  // Anything answered already (an error, a rate limit) is not a waiter the message wakes.
+  const waiting = polls.map((p) => p.outcome === 'pending');
+  const outcomesBefore = countOutcomes(polls.filter((_, i) => !waiting[i]));
 
   const sentAt = performance.now();
   await ok(node, owner, 'PUT', `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/fanout`, { msgtype: 'm.text', body: 'wake up' });
   const answeredAt = await Promise.all(polls.map((p) => p.answered));
-  const woken = answeredAt.filter((t) => Number.isFinite(t)).map((t) => t - sentAt).sort((a, b) => a - b);
+  const woken = answeredAt.filter((t, i) => waiting[i] === true && Number.isFinite(t)).map((t) => t - sentAt).sort((a, b) => a - b);
   const quantile = (q: number) => woken[Math.min(woken.length - 1, Math.floor(q * woken.length))] ?? Number.NaN;
   for (const poll of polls) poll.socket.destroy();
 
@@ -115,7 +165,9 @@ try {
     idleRssMb: Math.round(idleKb / 102.4) / 10,
     heldRssMb: Math.round(heldKb / 102.4) / 10,
     bytesPerConnection: Math.round(((heldKb - idleKb) * 1024) / CONNECTIONS),
-    answeredBeforeTheMessage: early,
+    ...(snapshotDir === undefined ? {} : { heapBytesPerConnection: heapGrowth(snapshotDir, node.pid) }),
+    answeredBeforeTheMessage: outcomesBefore,
+    answeredAfterTheMessage: countOutcomes(polls.filter((_, i) => waiting[i] === true)),
     woken: woken.length,
     wakeP50Ms: Math.round(quantile(0.5)),
     wakeP99Ms: Math.round(quantile(0.99)),

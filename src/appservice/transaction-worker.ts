@@ -133,6 +133,8 @@ export class TransactionWorker {
   }
 
   async #flushEphemeral(pending: readonly PendingEphemeral[]): Promise<void> {
+    // One write per service per pass, however many EDUs arrived since the last one.
+    const byService = new Map<string, string[]>();
     for (const { receivers, roomId, receipt, edu } of pending) {
       const json = JSON.stringify(edu);
       for (const registration of receivers) {
@@ -140,9 +142,12 @@ export class TransactionWorker {
         const isPrivate = receipt !== undefined && receipt.receiptType === 'm.read.private';
         if (isPrivate && !this.#o.services.matcher.isUserOf(registration, receipt.userId)) continue;
         if (!(await this.#isInterestedInRoom(registration, roomId))) continue;
-        await this.#queue.enqueueEphemeral(registration.id, [json], this.#o.clock());
+        const jsons = byService.get(registration.id);
+        if (jsons === undefined) byService.set(registration.id, [json]);
+        else jsons.push(json);
       }
     }
+    for (const [serviceId, jsons] of byService) await this.#queue.enqueueEphemeral(serviceId, jsons, this.#o.clock());
   }
 
   /** Forgets a service's backoff and sends at once (a successful ping shows it is back). */

@@ -19,6 +19,7 @@ export class RelationIndexer {
   readonly #logger: Logger;
   readonly #consumers: EventConsumersRepository;
   readonly #relations: RelationsRepository;
+  readonly #db: StoaDatabase;
   #position: number | undefined;
   #running: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -28,6 +29,7 @@ export class RelationIndexer {
     this.#logger = options.logger;
     this.#consumers = new EventConsumersRepository(options.db.kysely);
     this.#relations = new RelationsRepository(options.db.kysely);
+    this.#db = options.db;
   }
 
   get repository(): RelationsRepository {
@@ -77,9 +79,17 @@ export class RelationIndexer {
           annotationKey: relation.relType === 'm.annotation' ? (relation.key ?? null) : null,
         });
       }
-      await this.#relations.insertMany(relations);
       position = rows.length < BATCH ? target : (rows.at(-1)?.streamOrdering ?? target);
-      await this.#consumers.setPosition(RELATIONS_CONSUMER, position);
+      const reached = position;
+      if (relations.length === 0) {
+        await this.#consumers.setPosition(RELATIONS_CONSUMER, reached);
+      } else {
+        // One commit per batch: the relations and the position that covers them.
+        await this.#db.kysely.transaction().execute(async (trx) => {
+          await new RelationsRepository(trx).insertMany(relations);
+          await new EventConsumersRepository(trx).setPosition(RELATIONS_CONSUMER, reached);
+        });
+      }
       this.#position = position;
     }
     this.#position = Math.max(this.#position ?? 0, position);

@@ -21,6 +21,7 @@ export class SearchIndexer {
   readonly #logger: Logger;
   readonly #consumers: EventConsumersRepository;
   readonly #search: SearchRepository;
+  readonly #db: StoaDatabase;
   #position: number | undefined;
   #running: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -30,6 +31,7 @@ export class SearchIndexer {
     this.#logger = options.logger;
     this.#consumers = new EventConsumersRepository(options.db.kysely);
     this.#search = new SearchRepository(options.db.kysely);
+    this.#db = options.db;
   }
 
   get repository(): SearchRepository {
@@ -79,11 +81,20 @@ export class SearchIndexer {
         const doc = searchDocumentOf(row, json);
         if (doc !== undefined) docs.push(doc);
       }
-      await this.#search.insertMany(docs);
-      // After the inserts: a redaction later in the batch may name an event earlier in it.
-      await this.#search.deleteEvents(redacted);
       position = rows.length < BATCH ? target : (rows.at(-1)?.streamOrdering ?? target);
-      await this.#consumers.setPosition(SEARCH_CONSUMER, position);
+      const reached = position;
+      if (docs.length === 0 && redacted.length === 0) {
+        await this.#consumers.setPosition(SEARCH_CONSUMER, reached);
+      } else {
+        // One commit per batch: the index rows and the position that covers them.
+        await this.#db.kysely.transaction().execute(async (trx) => {
+          const search = new SearchRepository(trx);
+          await search.insertMany(docs);
+          // After the inserts: a redaction later in the batch may name an event earlier in it.
+          await search.deleteEvents(redacted);
+          await new EventConsumersRepository(trx).setPosition(SEARCH_CONSUMER, reached);
+        });
+      }
       this.#position = position;
     }
     this.#position = Math.max(this.#position ?? 0, position);

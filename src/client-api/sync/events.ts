@@ -29,6 +29,8 @@ export interface LoadedEvent {
 export class EventLoader {
   readonly #events: EventsRepository;
   readonly #cache = new Map<string, LoadedEvent>();
+  /** Reads in flight by event ID: builds sharing a loader wait for one read, not one each. */
+  readonly #reading = new Map<string, Promise<void>>();
 
   constructor(db: StoaDatabase) {
     this.#events = new EventsRepository(db.kysely);
@@ -37,18 +39,35 @@ export class EventLoader {
   /** The events among `ids` that are stored, by ID (cached for the loader's lifetime). */
   async load(ids: Iterable<string>): Promise<Map<string, LoadedEvent>> {
     const wanted = [...new Set(ids)];
-    const missing = wanted.filter((id) => !this.#cache.has(id));
-    for (let i = 0; i < missing.length; i += 500) {
-      for (const stored of await this.#events.byIds(missing.slice(i, i + 500))) {
-        this.#cache.set(stored.eventId, loaded(stored));
-      }
+    const missing = wanted.filter((id) => !this.#cache.has(id) && !this.#reading.has(id));
+    if (missing.length > 0) {
+      const reading = this.#read(missing);
+      const done = () => {
+        for (const id of missing) this.#reading.delete(id);
+      };
+      reading.then(done, done);
+      for (const id of missing) this.#reading.set(id, reading);
     }
+    const waits = new Set<Promise<void>>();
+    for (const id of wanted) {
+      const reading = this.#reading.get(id);
+      if (reading !== undefined) waits.add(reading);
+    }
+    await Promise.all(waits);
     const out = new Map<string, LoadedEvent>();
     for (const id of wanted) {
       const event = this.#cache.get(id);
       if (event !== undefined) out.set(id, event);
     }
     return out;
+  }
+
+  async #read(ids: readonly string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) {
+      for (const stored of await this.#events.byIds(ids.slice(i, i + 500))) {
+        this.#cache.set(stored.eventId, loaded(stored));
+      }
+    }
   }
 }
 

@@ -120,3 +120,29 @@ test('notifier: close() wakes every waiter and refuses new ones; abort ends a wa
   assert.equal(await notifier.wait({ userId: '@a:t', rooms: [], from: { events: 0, streams: {} }, timeoutMs: 60_000 }), 'closed');
   assert.equal(notifier.waiting, 0);
 });
+
+test('notifier: waiters handed the same rooms list share it; one leaving keeps the others indexed', async () => {
+  const rs = new FakeRoomserver();
+  const source = new FakeSource();
+  const notifier = new Notifier(rs, [source]);
+  const rooms = ['!r1', '!r2'];
+  const from = { events: 0, streams: { t: 0 } };
+  const gone = new AbortController();
+  const leaving = notifier.wait({ userId: '@a:t', rooms, from, timeoutMs: 5000, signal: gone.signal });
+  const staying = notifier.wait({ userId: '@a:t', rooms, from, timeoutMs: 5000 });
+  const byScope = notifier.wait({ userId: '@a:t', rooms, from, timeoutMs: 5000 });
+  gone.abort();
+  assert.equal(await leaving, 'aborted');
+  assert.equal(notifier.waiting, 2);
+  source.advance({ rooms: ['!r2'] });
+  assert.equal(await byScope, 'woken');
+  // `staying` was woken by the same advance: a room-scoped advance reaches every waiter of the group.
+  assert.equal(await staying, 'woken');
+  assert.equal(notifier.waiting, 0);
+  // The list registers again once its group emptied.
+  const again = notifier.wait({ userId: '@a:t', rooms, from: { events: 0, streams: { t: 1 } }, timeoutMs: 5000 });
+  rs.safe = 1;
+  rs.emit(1, '!r2');
+  assert.equal(await again, 'woken');
+  notifier.close();
+});

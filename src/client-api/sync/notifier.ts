@@ -24,8 +24,11 @@ export type WaitOutcome = 'woken' | 'timeout' | 'closed' | 'aborted';
 
 export interface WaitRequest {
   readonly userId: string;
-  /** The rooms the user is joined to (events there wake the user). */
-  readonly rooms: Iterable<string>;
+  /**
+   * The rooms the user is joined to (events there wake the user). Not to be modified once
+   * handed over: waiters given the same list share one copy of it.
+   */
+  readonly rooms: readonly string[];
   /** What the client has already been given. */
   readonly from: SyncPosition;
   readonly timeoutMs: number;
@@ -34,9 +37,19 @@ export interface WaitRequest {
 
 interface Waiter {
   readonly userId: string;
-  readonly rooms: ReadonlySet<string>;
+  readonly group: RoomGroup;
   readonly from: SyncPosition;
   settle(outcome: WaitOutcome): void;
+}
+
+/**
+ * The waiters whose requests handed over the same rooms list (identical requests share one
+ * build, so one list): their rooms are copied and indexed once, not once per waiter, which
+ * for a user in many rooms with several connections is most of what a waiter costs.
+ */
+interface RoomGroup {
+  readonly rooms: ReadonlySet<string>;
+  readonly waiters: Set<Waiter>;
 }
 
 interface RoomEntry {
@@ -82,7 +95,9 @@ export interface NotifierOptions {
 export class Notifier {
   readonly #roomserver: NotifierRoomserver;
   readonly #byUser = new Map<string, Set<Waiter>>();
-  readonly #byRoom = new Map<string, Set<Waiter>>();
+  readonly #byRoom = new Map<string, Set<RoomGroup>>();
+  /** Groups by the rooms list their waiters were registered with. */
+  readonly #groups = new WeakMap<readonly string[], RoomGroup>();
   readonly #all = new Set<Waiter>();
   readonly #unsubscribe: Array<() => void> = [];
   readonly #roomLog: BoundedLog<RoomEntry>;
@@ -122,15 +137,16 @@ export class Notifier {
   wait(request: WaitRequest): Promise<WaitOutcome> {
     if (this.#closed) return Promise.resolve('closed');
     if (request.signal?.aborted === true) return Promise.resolve('aborted');
-    const rooms = new Set(request.rooms);
-    if (this.#missedSince(request.userId, rooms, request.from)) return Promise.resolve('woken');
+    const group = this.#groups.get(request.rooms) ?? { rooms: new Set(request.rooms), waiters: new Set<Waiter>() };
+    if (this.#missedSince(request.userId, group.rooms, request.from)) return Promise.resolve('woken');
     if (request.timeoutMs <= 0) return Promise.resolve('timeout');
+    this.#groups.set(request.rooms, group);
     return new Promise<WaitOutcome>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => waiter.settle('aborted');
       const waiter: Waiter = {
         userId: request.userId,
-        rooms,
+        group,
         from: request.from,
         settle: (outcome) => {
           if (!this.#all.has(waiter)) return;
@@ -173,7 +189,7 @@ export class Notifier {
   }
 
   #waitersForRoomEvent(entry: RoomEntry): Waiter[] {
-    const found = [...(this.#byRoom.get(entry.roomId) ?? [])];
+    const found = this.#waitersInRoom(entry.roomId);
     if (entry.target !== undefined) found.push(...(this.#byUser.get(entry.target) ?? []));
     return found;
   }
@@ -184,7 +200,7 @@ export class Notifier {
         ? [...this.#all]
         : [
             ...(entry.scope.users ?? []).flatMap((user) => [...(this.#byUser.get(user) ?? [])]),
-            ...(entry.scope.rooms ?? []).flatMap((room) => [...(this.#byRoom.get(room) ?? [])]),
+            ...(entry.scope.rooms ?? []).flatMap((room) => this.#waitersInRoom(room)),
           ];
     for (const waiter of candidates) {
       if (entry.position > streamPosition(waiter.from, key)) waiter.settle('woken');
@@ -207,16 +223,26 @@ export class Notifier {
     return false;
   }
 
+  #waitersInRoom(roomId: string): Waiter[] {
+    const found: Waiter[] = [];
+    for (const group of this.#byRoom.get(roomId) ?? []) found.push(...group.waiters);
+    return found;
+  }
+
   #add(waiter: Waiter): void {
     this.#all.add(waiter);
     addTo(this.#byUser, waiter.userId, waiter);
-    for (const room of waiter.rooms) addTo(this.#byRoom, room, waiter);
+    const { group } = waiter;
+    if (group.waiters.size === 0) for (const room of group.rooms) addTo(this.#byRoom, room, group);
+    group.waiters.add(waiter);
   }
 
   #remove(waiter: Waiter): void {
     this.#all.delete(waiter);
     removeFrom(this.#byUser, waiter.userId, waiter);
-    for (const room of waiter.rooms) removeFrom(this.#byRoom, room, waiter);
+    const { group } = waiter;
+    group.waiters.delete(waiter);
+    if (group.waiters.size === 0) for (const room of group.rooms) removeFrom(this.#byRoom, room, group);
   }
 }
 
@@ -226,15 +252,15 @@ function scopeConcerns(scope: AdvanceScope | undefined, userId: string, rooms: R
   return scope.rooms?.some((room) => rooms.has(room)) === true;
 }
 
-function addTo(map: Map<string, Set<Waiter>>, key: string, waiter: Waiter): void {
+function addTo<T>(map: Map<string, Set<T>>, key: string, value: T): void {
   let set = map.get(key);
   if (set === undefined) map.set(key, (set = new Set()));
-  set.add(waiter);
+  set.add(value);
 }
 
-function removeFrom(map: Map<string, Set<Waiter>>, key: string, waiter: Waiter): void {
+function removeFrom<T>(map: Map<string, Set<T>>, key: string, value: T): void {
   const set = map.get(key);
   if (set === undefined) return;
-  set.delete(waiter);
+  set.delete(value);
   if (set.size === 0) map.delete(key);
 }

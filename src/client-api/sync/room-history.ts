@@ -10,7 +10,7 @@ import type { Roomserver, RoomEvent } from '../../roomserver/index.ts';
 import type { EventLoader } from './events.ts';
 
 /** The room state after the last timeline event at or below `position`; empty before the room. */
-export async function stateAtPosition(roomserver: Roomserver, roomId: string, position: number): Promise<StateMap> {
+export async function stateAtPosition(roomserver: Pick<Roomserver, 'eventsInRange' | 'stateAt'>, roomId: string, position: number): Promise<StateMap> {
   const [last] = await roomserver.eventsInRange({ roomId, fromStream: 0, toStream: position, limit: 1, direction: 'backward' });
   if (last === undefined) return new Map();
   return (await roomserver.stateAt(last.eventId, 'after')) ?? new Map();
@@ -25,7 +25,7 @@ export function stateEntries(state: StateMap): Array<{ type: string; stateKey: s
 }
 
 export interface VisibilityContext {
-  readonly roomserver: Roomserver;
+  readonly roomserver: Pick<Roomserver, 'stateAt'>;
   readonly loader: EventLoader;
   readonly userId: string;
   /**

@@ -30,6 +30,7 @@ import { defaultPushRules } from '../../rooms/push/index.ts';
 import { roomPushFacts } from '../push/room-push-context.ts';
 import type { PushRulesSource } from './sources.ts';
 import type { BundledAggregator } from '../formatting/bundled-aggregations.ts';
+import type { HistoryReader, Reads } from './shared-reads.ts';
 
 /** Room state shown to invitees and knockers (client-server § "Stripped state": SHOULD include these). */
 const STRIPPED_STATE_TYPES = [
@@ -67,6 +68,8 @@ export interface RoomSyncDeps {
   readonly aggregations?: BundledAggregator;
   /** The previous unread counts, counted on from (./unread.ts); unset: every count scans. */
   readonly unreadCache?: UnreadCache;
+  /** Room history and event reads, shared with other builds up to the same position (./shared-reads.ts); unset: the build's own. */
+  readonly reads?: Reads;
 }
 
 export interface RoomsSection {
@@ -92,11 +95,13 @@ export class RoomSyncBuilder {
   readonly #deps: RoomSyncDeps;
   readonly #w: SyncWindow;
   readonly #loader: EventLoader;
+  readonly #history: HistoryReader;
 
   constructor(deps: RoomSyncDeps, window: SyncWindow) {
     this.#deps = deps;
     this.#w = window;
-    this.#loader = new EventLoader(deps.db);
+    this.#loader = deps.reads?.loader ?? new EventLoader(deps.db);
+    this.#history = deps.reads?.history ?? deps.roomserver;
   }
 
   get #initial(): boolean {
@@ -178,19 +183,20 @@ export class RoomSyncBuilder {
     const joinedFrom = ownMember !== undefined && contentOf(ownMember.json)['membership'] === 'join' && ownMember.streamOrdering !== null
       ? ownMember.streamOrdering
       : undefined;
-    const visibility: VisibilityContext = { roomserver, loader: this.#loader, userId, joinedFrom, joinedLater: true };
+    const history = this.#history;
+    const visibility: VisibilityContext = { roomserver: history, loader: this.#loader, userId, joinedFrom, joinedLater: true };
     const after = mode.kind === 'full' ? mode.timelineAfter : mode.since;
     const timeline = await this.#timeline(roomId, after, to.events, filter.room.timeline, visibility);
 
     const stateStart = timeline.events[0] !== undefined
-      ? ((await roomserver.stateAt(timeline.events[0].eventId, 'before')) ?? new Map())
-      : await stateAtPosition(roomserver, roomId, to.events);
+      ? ((await history.stateAt(timeline.events[0].eventId, 'before')) ?? new Map())
+      : await stateAtPosition(history, roomId, to.events);
     let stateIds: string[];
     let gapMembers = new Set<string>();
     if (mode.kind === 'full') {
       stateIds = [...stateStart.values()];
     } else if (timeline.limited) {
-      const before = await stateAtPosition(roomserver, roomId, mode.since);
+      const before = await stateAtPosition(history, roomId, mode.since);
       stateIds = [...stateStart].filter(([key, id]) => before.get(key) !== id).map(([, id]) => id);
       gapMembers = new Set(stateEntries(new Map([...stateStart].filter(([key, id]) => before.get(key) !== id)))
         .filter((e) => e.type === 'm.room.member').map((e) => e.stateKey));
@@ -253,7 +259,7 @@ export class RoomSyncBuilder {
     let limited = false;
     let pageSize = limit + 1;
     for (let page = 0; ; page++) {
-      const rows = await this.#deps.roomserver.eventsInRange({ roomId, fromStream: after, toStream: cursor, limit: pageSize, direction: 'backward' });
+      const rows = await this.#history.eventsInRange({ roomId, fromStream: after, toStream: cursor, limit: pageSize, direction: 'backward' });
       if (rows.length === 0) break;
       cursor = (rows[rows.length - 1]?.streamOrdering ?? after + 1) - 1;
       const matching = rows.filter((e) =>
@@ -464,12 +470,13 @@ export class RoomSyncBuilder {
    */
   async #leftRoom(roomId: string, after: number, access: 'full' | 'joined-before' | 'own-events-only'): Promise<JsonObject | undefined> {
     const { roomserver } = this.#deps;
+    const history = this.#history;
     const { userId, filter, to } = this.#w;
     const own = await roomserver.stateEvent(roomId, 'm.room.member', userId);
     if (own === undefined || own.streamOrdering === null || own.streamOrdering > to.events) return undefined;
     const upTo = own.streamOrdering;
     const visibility: VisibilityContext = {
-      roomserver,
+      roomserver: history,
       loader: this.#loader,
       userId,
       joinedFrom: access === 'joined-before' ? after + 1 : undefined,
@@ -480,12 +487,12 @@ export class RoomSyncBuilder {
       : filter.room.timeline;
     const timeline = await this.#timeline(roomId, after, upTo, timelineFilter, visibility);
     const stateStart = timeline.events[0] !== undefined
-      ? ((await roomserver.stateAt(timeline.events[0].eventId, 'before')) ?? new Map())
-      : await stateAtPosition(roomserver, roomId, upTo);
+      ? ((await history.stateAt(timeline.events[0].eventId, 'before')) ?? new Map())
+      : await stateAtPosition(history, roomId, upTo);
     let stateIds: string[] = [];
     if (access === 'full') stateIds = [...stateStart.values()];
     else if (timeline.limited) {
-      const before = await stateAtPosition(roomserver, roomId, after);
+      const before = await stateAtPosition(history, roomId, after);
       stateIds = [...stateStart].filter(([key, id]) => before.get(key) !== id).map(([, id]) => id);
     }
     const state = access === 'own-events-only'
@@ -511,7 +518,7 @@ export class RoomSyncBuilder {
   // --- helpers ----------------------------------------------------------------------------------
 
   async #membershipAt(roomId: string, position: number): Promise<string | undefined> {
-    const state = await stateAtPosition(this.#deps.roomserver, roomId, position);
+    const state = await stateAtPosition(this.#history, roomId, position);
     const id = state.get(stateKeyOf('m.room.member', this.#w.userId));
     if (id === undefined) return undefined;
     const membership = contentOf((await this.#loader.load([id])).get(id)?.json ?? {})['membership'];

@@ -14,6 +14,7 @@ import { eventFilterAllows, excludesEverything, type EventFilter, type SyncFilte
 import { Notifier } from './notifier.ts';
 import { RoomSyncBuilder, type SyncWindow } from './room-sync.ts';
 import { UnreadCache } from './unread.ts';
+import { SharedReads } from './shared-reads.ts';
 import { presentSources, type AccountDataEntry, type PushRulesSource, type SyncSources } from './sources.ts';
 import type { BundledAggregator } from '../formatting/bundled-aggregations.ts';
 
@@ -48,6 +49,12 @@ export interface SyncServiceOptions {
   readonly aggregations?: BundledAggregator;
 }
 
+interface Built {
+  readonly response: JsonObject;
+  readonly hasData: boolean;
+  readonly joinedRooms: string[];
+}
+
 export class SyncService {
   readonly notifier: Notifier;
   readonly #roomserver: Roomserver;
@@ -58,6 +65,9 @@ export class SyncService {
   readonly #pushRules: PushRulesSource | undefined;
   readonly #aggregations: BundledAggregator | undefined;
   readonly #unreadCache = new UnreadCache();
+  readonly #sharedReads: SharedReads;
+  /** Builds in progress by what they depend on, so identical requests woken together share one. */
+  readonly #building = new Map<string, Promise<Built>>();
 
   constructor(options: SyncServiceOptions) {
     this.#pushRules = options.pushRules;
@@ -65,6 +75,7 @@ export class SyncService {
     this.#roomserver = options.roomserver;
     this.#db = options.db;
     this.#repo = new SyncRepository(options.db);
+    this.#sharedReads = new SharedReads(options.roomserver, options.db);
     this.#sources = options.sources ?? {};
     this.#clock = options.clock;
     this.notifier = new Notifier(options.roomserver, presentSources(this.#sources));
@@ -89,7 +100,7 @@ export class SyncService {
     const mayWait = request.since !== undefined && !request.fullState;
     for (;;) {
       const to = await this.currentPosition();
-      const built = await this.#build(request, to);
+      const built = await this.#sharedBuild(request, to);
       const remaining = deadline - Date.now();
       if (built.hasData || !mayWait || remaining <= 0 || request.since === undefined) return built.response;
       const outcome = await this.notifier.wait({
@@ -107,7 +118,30 @@ export class SyncService {
     this.notifier.close();
   }
 
-  async #build(request: SyncRequest, to: SyncPosition): Promise<{ response: JsonObject; hasData: boolean; joinedRooms: string[] }> {
+  /**
+   * One build per (user, device, since, to, filter, full_state) at a time: a client with
+   * several connections open (or a retrying one) waiting on the same token is woken by the
+   * same event at the same `to`, and the response depends on nothing else (`age` on the
+   * clock, which they share by construction). The response is never mutated once built, so
+   * every caller may serialize the same object.
+   */
+  #sharedBuild(request: SyncRequest, to: SyncPosition): Promise<Built> {
+    const key = JSON.stringify([
+      request.userId,
+      request.deviceId ?? null,
+      request.since === undefined ? null : encodeSyncToken(request.since),
+      encodeSyncToken(to),
+      request.fullState,
+      filterKey(request.filter),
+    ]);
+    const running = this.#building.get(key);
+    if (running !== undefined) return running;
+    const started = this.#build(request, to).finally(() => this.#building.delete(key));
+    this.#building.set(key, started);
+    return started;
+  }
+
+  async #build(request: SyncRequest, to: SyncPosition): Promise<Built> {
     const window: SyncWindow = {
       userId: request.userId,
       deviceId: request.deviceId,
@@ -126,6 +160,8 @@ export class SyncService {
         ...(this.#pushRules === undefined ? {} : { pushRules: this.#pushRules }),
         ...(this.#aggregations === undefined ? {} : { aggregations: this.#aggregations }),
         unreadCache: this.#unreadCache,
+        // Incremental syncs are what one event wakes by the thousand; initial ones read alone.
+        reads: window.since === undefined || window.fullState ? this.#sharedReads.private() : this.#sharedReads.at(to.events),
       },
       window,
     );
@@ -239,6 +275,15 @@ export class SyncService {
       )
       .slice(0, window.filter.presence.limit ?? Infinity);
   }
+}
+
+const filterKeys = new WeakMap<SyncFilter, string>();
+
+/** A filter's identity for sharing builds (parsed filters are plain data; a stored one is parsed per request). */
+function filterKey(filter: SyncFilter): string {
+  let key = filterKeys.get(filter);
+  if (key === undefined) filterKeys.set(filter, (key = JSON.stringify(filter)));
+  return key;
 }
 
 /** A filter no event type passes (`types: []`, `senders: []` or a `*` in `not_types`): nothing to read. */
