@@ -362,11 +362,7 @@ describe('server-server § Transactions: the node against misbehaving peers', { 
     }
   });
 
-  // Known gap: Roomserver.receivePdu checks signatures (fetching keys) and fetches missing
-  // events inside the room's write queue, so a local send waits out the peer's request
-  // timeout (60 s). The fix belongs in src/roomserver: do that network work before queueing.
-  const gapTodo = 'the roomserver fetches missing events inside the room queue; local sends wait for the hanging peer';
-  test('server-server § Retrieving events: a PDU whose gap must be fetched from a hanging origin does not hold up local sends in the room', { todo: gapTodo }, async () => {
+  test('server-server § Retrieving events: a PDU whose gap must be fetched from a hanging origin does not hold up local sends in the room', async () => {
     const peer = peers.get('ok')!;
     const roomVersion = (await healthy.roomserver.roomVersion(gapRoomId))!;
     const builder = new RemoteServer(peer.serverName, peer.key);

@@ -20,6 +20,7 @@ import { migration0016Appservices } from './0016_appservices.ts';
 import { migration0017Sso } from './0017_sso.ts';
 import { migration0019AdminApiWebhooks } from './0019_admin_api_webhooks.ts';
 import { migration0020Compliance } from './0020_compliance.ts';
+import { migration0021Backfill } from './0021_backfill.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': migration0001Initial,
@@ -39,4 +40,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0017_sso': migration0017Sso,
   '0019_admin_api_webhooks': migration0019AdminApiWebhooks,
   '0020_compliance': migration0020Compliance,
+  '0021_backfill': migration0021Backfill,
 });

@@ -8,7 +8,7 @@ import { getField, isJsonObject, type JsonObject } from '../rooms/json.ts';
 import type { FederationAllowList } from './policy/federation-allow-list.ts';
 
 export interface FetchTransport {
-  get(destination: string, path: string): Promise<JsonObject>;
+  get(destination: string, path: string, query?: Readonly<Record<string, string | readonly string[]>>): Promise<JsonObject>;
   post(destination: string, path: string, body: JsonObject): Promise<JsonObject>;
 }
 
@@ -45,5 +45,25 @@ export class ClientFederationFetcher implements FederationFetcher {
     });
     const events = getField(response, 'events');
     return Array.isArray(events) ? events.filter(isJsonObject).slice(0, limit) : [];
+  }
+
+  async backfill(destination: string, roomId: string, from: readonly string[], limit: number): Promise<JsonObject[]> {
+    if (!this.#allowList.isAllowed(destination)) return [];
+    const response = await this.#transport.get(destination, `/_matrix/federation/v1/backfill/${encodeURIComponent(roomId)}`, {
+      v: [...from],
+      limit: String(limit),
+    });
+    const pdus = getField(response, 'pdus');
+    return Array.isArray(pdus) ? pdus.filter(isJsonObject).slice(0, limit) : [];
+  }
+
+  async stateIds(destination: string, roomId: string, eventId: string): Promise<{ stateIds: string[]; authChainIds: string[] } | undefined> {
+    if (!this.#allowList.isAllowed(destination)) return undefined;
+    const response = await this.#transport.get(destination, `/_matrix/federation/v1/state_ids/${encodeURIComponent(roomId)}`, { event_id: eventId });
+    const pduIds = getField(response, 'pdu_ids');
+    const authIds = getField(response, 'auth_chain_ids');
+    if (!Array.isArray(pduIds)) return undefined;
+    const strings = (list: unknown): string[] => (Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : []);
+    return { stateIds: strings(pduIds), authChainIds: strings(authIds) };
   }
 }

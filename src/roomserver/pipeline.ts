@@ -62,6 +62,19 @@ export interface PipelineInput {
   readonly head?: RoomHead;
   /** The caller's cache for this operation (already in `env.caches`). */
   readonly cache?: EventCache;
+  /**
+   * The state before the event when its prev events give none (they are not held here):
+   * what a resident server answered to /state_ids. Without it such an event is an outlier.
+   */
+  readonly stateBefore?: StateMap;
+  /** Stored as an outlier whatever its prev events: state fetched for a gap's edge, not history. */
+  readonly outlier?: boolean;
+  /**
+   * Backfilled history: placed at `streamOrdering` (below the room's timeline), never
+   * changing the room's head or current state, nor announced. An outlier already stored
+   * joins the timeline.
+   */
+  readonly historical?: { readonly streamOrdering: number };
 }
 
 export type EventStatus = 'accepted' | 'soft-failed' | 'rejected' | 'outlier';
@@ -103,7 +116,13 @@ export async function runPipeline(env: PipelineEnv, input: PipelineInput): Promi
 
   // A local event was just built on the room's head: its ID is new (were it not, storing
   // it fails on the primary key, as building the same event twice is a bug).
-  if (!input.local && (await store.events.existing([pdu.eventId])).size > 0) return { kind: 'duplicate', eventId: pdu.eventId };
+  const historical = input.historical;
+  let outlierRow: StoredEvent | undefined;
+  if (!input.local && (await store.events.existing([pdu.eventId])).size > 0) {
+    const stored = historical === undefined ? undefined : await store.events.byId(pdu.eventId);
+    if (stored === undefined || !stored.outlier || stored.rejectedReason !== null) return { kind: 'duplicate', eventId: pdu.eventId };
+    outlierRow = stored;
+  }
   const head = input.head ?? (await store.events.roomHead(roomId));
   let cache = input.cache;
   if (cache === undefined) {
@@ -118,15 +137,25 @@ export async function runPipeline(env: PipelineEnv, input: PipelineInput): Promi
   const authEvents = view.authEvents.map((id) => cache.view(id)).filter((v): v is EventView => v !== undefined);
   const createEvent = createId === undefined ? undefined : cache.view(createId);
 
-  const stateBefore = await stateBeforeFromPrevs(ctx, view.prevEvents);
+  const stateBefore =
+    input.outlier === true
+      ? undefined
+      : (await stateBeforeFromPrevs(ctx, view.prevEvents)) ??
+    (input.stateBefore === undefined
+      ? undefined
+      : { state: input.stateBefore, plan: { kind: 'new' as const, parentId: null, changes: diffState(new Map(), input.stateBefore) } });
   const extremityIds = new Set(head.extremities.map((e) => e.eventId));
   const prevIds = new Set(view.prevEvents);
   // Current state = the resolved state across the forward extremities; when the event
   // follows exactly those, that is the state before it and need not be read again.
   let current: StateMap | undefined;
   if (stateBefore !== undefined) {
-    current = sameSet(prevIds, extremityIds) ? stateBefore.state : await currentStateMap(store, roomId);
+    // History is not soft-failed against today's state (it was accepted in its time), and
+    // does not change it: the state before it stands in.
+    current = sameSet(prevIds, extremityIds) || historical !== undefined ? stateBefore.state : await currentStateMap(store, roomId);
   }
+  // Nor is the first event placed in a room whose state was not held here (no extremities).
+  const softFailAgainst = extremityIds.size === 0 ? stateBefore?.state : current;
 
   const relevant = authTypesForEvent(rules, view).map(([t, k]) => stateKeyOf(t, k));
   relevant.push(stateKeyOf('m.room.create', ''));
@@ -150,7 +179,7 @@ export async function runPipeline(env: PipelineEnv, input: PipelineInput): Promi
     createEvent,
     isRejected: (id) => cache.isRejected(id),
     stateBefore: stateBefore === undefined ? null : lookup(stateBefore.state),
-    currentState: current === undefined ? null : lookup(current),
+    currentState: softFailAgainst === undefined ? null : lookup(softFailAgainst),
     policyServer: 'not-in-use',
     isSignedBy: env.signatures.isSignedBy(rules),
     verifyThirdPartySignature,
@@ -172,6 +201,9 @@ export async function runPipeline(env: PipelineEnv, input: PipelineInput): Promi
           : 'accepted';
   const outlier = stateBefore === undefined;
 
+  // An outlier joins the timeline only when backfill reached it and it passes with its state.
+  if (outlierRow !== undefined && (historical === undefined || status !== 'accepted')) return { kind: 'duplicate', eventId: pdu.eventId };
+
   // --- persistence -------------------------------------------------------------------------
   let snapshotId: number | null = null;
   if (stateBefore !== undefined) {
@@ -184,7 +216,7 @@ export async function runPipeline(env: PipelineEnv, input: PipelineInput): Promi
   }
   // An accepted event replaces the extremities it follows, and becomes one unless a stored
   // event already follows it.
-  const advances = status === 'accepted' && stateBefore !== undefined;
+  const advances = status === 'accepted' && stateBefore !== undefined && historical === undefined;
   const newRow = {
     eventId: checked.eventId,
     roomId,
@@ -202,15 +234,24 @@ export async function runPipeline(env: PipelineEnv, input: PipelineInput): Promi
     stateBeforeSnapshotId: snapshotId,
     receivedTs: env.now,
   };
+  if (outlierRow !== undefined) {
+    // Its row is otherwise as stored.
+    if (historical === undefined || snapshotId === null) return { kind: 'duplicate', eventId: pdu.eventId };
+    await store.events.deOutlier(checked.eventId, historical.streamOrdering, snapshotId);
+    // Replaces the outlier's copy in the shared cache when published (stateAt peeks at it).
+    cache.put(loaded({ ...outlierRow, outlier: false, streamOrdering: historical.streamOrdering, stateBeforeSnapshotId: snapshotId }));
+    return { kind: 'stored', eventId: checked.eventId, status, streamOrdering: historical.streamOrdering, redactedForHash: false, output: undefined };
+  }
+  const placed = historical !== undefined && !outlier;
   const persisted = await store.events.persist({
-    event: { ...newRow, streamOrdering: null, prevEventIds: view.prevEvents, authEventIds: view.authEvents },
-    allocateStreamOrdering: !outlier,
+    event: { ...newRow, streamOrdering: placed ? historical.streamOrdering : null, prevEventIds: view.prevEvents, authEventIds: view.authEvents },
+    allocateStreamOrdering: !outlier && !placed,
     removeExtremities: advances ? [...extremityIds].filter((id) => prevIds.has(id)) : [],
     addAsExtremity: advances,
     ...(input.txn !== undefined && status === 'accepted' ? { transaction: { txn: input.txn, createdTs: env.now } } : {}),
   });
   const { streamOrdering } = persisted;
-  if (streamOrdering !== null) {
+  if (streamOrdering !== null && !placed) {
     env.allocated.push(streamOrdering);
     env.tracker.begin(streamOrdering);
   }
@@ -230,7 +271,7 @@ export async function runPipeline(env: PipelineEnv, input: PipelineInput): Promi
   }
 
   const output: NewRoomEvent | undefined =
-    status === 'accepted' && streamOrdering !== null
+    status === 'accepted' && streamOrdering !== null && historical === undefined
       ? {
           roomId,
           eventId: checked.eventId,

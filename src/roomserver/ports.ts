@@ -28,6 +28,13 @@ export interface FederationFetcher {
     latest: readonly string[],
     limit: number,
   ): Promise<JsonObject[]>;
+  /**
+   * GET /_matrix/federation/v1/backfill/{roomId}: up to `limit` events from `from` (events we
+   * lack) backwards, `from` included, in any order.
+   */
+  backfill?(destination: string, roomId: string, from: readonly string[], limit: number): Promise<JsonObject[]>;
+  /** GET /_matrix/federation/v1/state_ids/{roomId}?event_id=: the state before the event, as IDs. */
+  stateIds?(destination: string, roomId: string, eventId: string): Promise<{ stateIds: string[]; authChainIds: string[] } | undefined>;
 }
 
 export interface RoomserverLogger {

@@ -6,10 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { signEvent } from '../crypto/event-signing.ts';
 import type { SigningKey } from '../crypto/signing-key.ts';
-import { stateKeyOf, type StateMap } from '../rooms/event-view.ts';
+import type { SignatureVerdict } from '../rooms/checks-on-receipt.ts';
+import { stateKeyOf, type StateKey, type StateMap } from '../rooms/event-view.ts';
 import { isJsonObject, type JsonObject } from '../rooms/json.ts';
 import { buildCreateEvent, buildEvent, selectAuthEvents, type PrevEventRef } from '../rooms/pdu/build.ts';
 import { parsePdu, type ParsedPdu } from '../rooms/pdu/parse.ts';
+import { serverNameOf } from '../rooms/identifiers.ts';
 import { redactEvent } from '../rooms/redaction.ts';
 import { roomVersionRules, type RoomVersionRules } from '../rooms/room-versions.ts';
 import { RoomStore, type CurrentStateEntry, type Direction, type StoaDatabase, type StoredEvent } from '../storage/index.ts';
@@ -39,6 +41,10 @@ const MISSING_EVENTS_LIMIT = 50;
  * event stays an outlier rather than make one PDU cost unbounded work.
  */
 const MAX_GAP_EVENTS = 1_000;
+/** /state_ids requests one received PDU may make for the edges of a gap it could not fill. */
+const MAX_STATE_LOOKUPS = 3;
+/** Resident servers one backfill asks in turn before giving up (each may take a request timeout). */
+const MAX_BACKFILL_SERVERS = 3;
 
 export interface RoomserverOptions {
   readonly db: StoaDatabase;
@@ -156,6 +162,8 @@ export class Roomserver {
   readonly #remoteKeys: RemoteKeyLookup | undefined;
   readonly #federation: FederationFetcher | undefined;
   readonly #queue = new RoomQueue();
+  /** One backfill per room at a time: a batch's positions are reserved in order, below the last. */
+  readonly #backfills = new RoomQueue();
   readonly #output: RoomserverOutput;
   readonly #snapshots = new SnapshotCache();
   readonly #roomEvents = new RoomEventCache();
@@ -349,40 +357,78 @@ export class Roomserver {
     } catch (cause) {
       return { outcome: 'dropped', eventId: parsed.pdu.eventId, check: 1, reason: `no room ID: ${String(cause)}` };
     }
-    return this.#queue.run(roomId, () =>
-      this.#receiveInQueue(parsed.pdu, typeof raw === 'string' ? raw : JSON.stringify(raw), origin, roomId, {
-        depth: 0,
-        fetchPrevs: true,
-      }),
-    );
+    return this.#receive(parsed.pdu, typeof raw === 'string' ? raw : JSON.stringify(raw), origin, roomId, {
+      depth: 0,
+      fetchPrevs: true,
+    });
   }
 
-  async #receiveInQueue(
+  /**
+   * The network work a received PDU needs — its signers' keys, the auth and prev events it
+   * names that are not here — runs before the room's queue is taken: a peer that answers
+   * slowly, or never, holds up only its own PDU, not the room's local sends. Only the checks
+   * that need the room's head, and persistence, run under the queue.
+   */
+  async #receive(
     pdu: ParsedPdu,
     text: string,
     origin: string,
     roomId: string,
-    fetch: { depth: number; fetchPrevs: boolean },
+    fetch: { depth: number; fetchPrevs: boolean; asOutlier?: boolean },
+    /** The state before it, from /state_ids, when its prev events are beyond a gap that was not filled. */
+    stateBefore?: StateMap,
   ): Promise<ReceiveResult> {
-    const known = await this.roomVersion(roomId);
-    if (known !== undefined && known !== pdu.rules.id) {
-      return { outcome: 'dropped', eventId: pdu.eventId, check: 1, reason: `room ${roomId} has version ${known}` };
-    }
+    const mismatch = await this.#versionMismatch(pdu, roomId);
+    if (mismatch !== undefined) return mismatch;
+    // A PDU held already costs no key or event fetches (checked again under the queue).
+    if ((await this.#store.events.existing([pdu.eventId])).size > 0) return { outcome: 'duplicate', eventId: pdu.eventId };
     const signatures = new SignatureChecker(this.#serverName, this.#signingKey, this.#remoteKeys);
     const verdict = await signatures.verdict(pdu.json, pdu.rules);
     if (!verdict.valid) {
       this.#logger.info({ eventId: pdu.eventId, origin, reason: verdict.reason }, 'PDU dropped: signatures');
       return { outcome: 'dropped', eventId: pdu.eventId, check: 2, reason: verdict.reason };
     }
+    let state = stateBefore;
     if (this.#federation !== undefined && fetch.depth < MAX_FETCH_DEPTH) {
-      await this.#fetchMissing(pdu, origin, roomId, fetch);
+      const atEdge = await this.#fetchMissing(pdu, origin, roomId, fetch);
+      state ??= atEdge;
     }
+    return this.#queue.run(roomId, () =>
+      this.#persistReceived(pdu, text, origin, roomId, signatures, verdict, fetch.asOutlier === true ? 'outlier' : state),
+    );
+  }
+
+  /** Under the room's queue, for a PDU whose signatures were checked. */
+  async #persistReceived(
+    pdu: ParsedPdu,
+    text: string,
+    origin: string,
+    roomId: string,
+    signatures: SignatureChecker,
+    verdict: SignatureVerdict,
+    /** 'outlier': stored as one whatever its prev events. */
+    stateBefore?: StateMap | 'outlier',
+  ): Promise<ReceiveResult> {
+    // Again under the queue: the room may have been created here while keys and events were fetched.
+    const mismatch = await this.#versionMismatch(pdu, roomId);
+    if (mismatch !== undefined) return mismatch;
     let outcome: PipelineOutcome;
     try {
-      outcome = await this.#write(roomId, async (env) => {
-        const result = await runPipeline(env, { pdu, text, signatures: verdict, origin, local: false });
-        return { value: result, outputs: [outputOf(result)] };
-      });
+      outcome = await this.#write(
+        roomId,
+        async (env) => {
+          const result = await runPipeline(env, {
+            pdu,
+            text,
+            signatures: verdict,
+            origin,
+            local: false,
+            ...(stateBefore === 'outlier' ? { outlier: true } : stateBefore === undefined ? {} : { stateBefore }),
+          });
+          return { value: result, outputs: [outputOf(result)] };
+        },
+        signatures,
+      );
     } catch (err) {
       this.#logger.error({ err, eventId: pdu.eventId, origin }, 'PDU could not be stored');
       throw err;
@@ -390,8 +436,25 @@ export class Roomserver {
     return receiveResultOf(outcome);
   }
 
-  /** Fetches unknown auth events (as outliers) and prev events (via get_missing_events). */
-  async #fetchMissing(pdu: ParsedPdu, origin: string, roomId: string, fetch: { depth: number; fetchPrevs: boolean }) {
+  async #versionMismatch(pdu: ParsedPdu, roomId: string): Promise<ReceiveResult | undefined> {
+    const known = await this.roomVersion(roomId);
+    if (known === undefined || known === pdu.rules.id) return undefined;
+    return { outcome: 'dropped', eventId: pdu.eventId, check: 1, reason: `room ${roomId} has version ${known}` };
+  }
+
+  /**
+   * Fetches unknown auth events (as outliers) and prev events (via get_missing_events), each
+   * received in turn (its own network work outside the queue too). Called outside the queue.
+   * When the origin answered but the gap stays open (larger than MAX_GAP_EVENTS, or events
+   * it would not give), the events at its edge take their state from the origin's /state_ids
+   * rather than become outliers; returns that state for `pdu` itself when it is at the edge.
+   */
+  async #fetchMissing(
+    pdu: ParsedPdu,
+    origin: string,
+    roomId: string,
+    fetch: { depth: number; fetchPrevs: boolean },
+  ): Promise<StateMap | undefined> {
     const federation = this.#federation;
     if (federation === undefined) return;
     const next = { depth: fetch.depth + 1, fetchPrevs: false };
@@ -401,7 +464,7 @@ export class Roomserver {
       const json = await federation.fetchEvent(origin, authId).catch(() => undefined);
       const fetched = json === undefined ? undefined : parsePdu({ raw: json, roomVersion: pdu.rules.id });
       if (fetched?.ok === true && fetched.pdu.eventId === authId) {
-        await this.#receiveInQueue(fetched.pdu, JSON.stringify(json), origin, roomId, next);
+        await this.#receive(fetched.pdu, JSON.stringify(json), origin, roomId, { ...next, asOutlier: true });
       }
     }
     const missingPrevs = pdu.view.prevEvents.filter((id) => !have.has(id));
@@ -410,12 +473,19 @@ export class Roomserver {
     const parsed = [...(await this.#fetchGap(federation, origin, roomId, pdu, earliest)).values()].sort(
       (a, b) => a.pdu.view.depth - b.pdu.view.depth,
     );
+    // An origin that gave nothing (down, or hanging) is not asked for state as well.
+    let lookups = parsed.length === 0 ? MAX_STATE_LOOKUPS : 0;
+    const stateAtEdge = async (event: ParsedPdu): Promise<StateMap | undefined> => {
+      if (lookups >= MAX_STATE_LOOKUPS || event.view.prevEvents.length === 0) return undefined;
+      const prevs = await this.#store.events.byIds(event.view.prevEvents);
+      if (prevs.some((e) => e.stateBeforeSnapshotId !== null)) return undefined;
+      lookups++;
+      return this.#remoteStateBefore(federation, origin, roomId, event);
+    };
     for (const missing of parsed) {
-      await this.#receiveInQueue(missing.pdu, JSON.stringify(missing.json), origin, roomId, {
-        depth: fetch.depth + 1,
-        fetchPrevs: false,
-      });
+      await this.#receive(missing.pdu, JSON.stringify(missing.json), origin, roomId, next, await stateAtEdge(missing.pdu));
     }
+    return stateAtEdge(pdu);
   }
 
   /**
@@ -457,6 +527,132 @@ export class Roomserver {
   }
 
   /**
+   * Backfill (server-server § "Backfilling and retrieving missing events"): when a client
+   * pages past the room's earliest timeline event and that event follows events not held
+   * here (a room joined over federation), up to `limit` earlier events are asked of a
+   * resident server, checked as on receipt and placed below the timeline. The network work
+   * happens outside the room's queue. Returns how many events joined the timeline.
+   */
+  backfill(roomId: string, limit: number): Promise<number> {
+    // Another backfill of the room may have run meanwhile: the earliest event is read inside.
+    return this.#backfills.run(roomId, () => this.#backfill(roomId, limit));
+  }
+
+  async #backfill(roomId: string, limit: number): Promise<number> {
+    const federation = this.#federation;
+    if (federation?.backfill === undefined) return 0;
+    const earliest = await this.#store.events.earliestTimelineEvent(roomId);
+    if (earliest === undefined) return 0;
+    const rules = rulesOrThrow(earliest.roomVersion);
+    const prevs = parsePdu({ raw: earliest.json, roomVersion: rules.id });
+    if (!prevs.ok) return 0;
+    const known = await this.#store.events.byIds(prevs.pdu.view.prevEvents);
+    const placedIds = new Set(known.filter((e) => e.streamOrdering !== null).map((e) => e.eventId));
+    const from = prevs.pdu.view.prevEvents.filter((id) => !placedIds.has(id));
+    if (from.length === 0) return 0;
+
+    // The servers of the room's members, the earliest event's sender's first.
+    const servers = new Set<string>([serverNameOf(earliest.sender) ?? '']);
+    for (const member of await this.#store.state.membersWithMembership(roomId, 'join')) servers.add(serverNameOf(member) ?? '');
+    servers.delete('');
+    servers.delete(this.#serverName);
+    for (const server of [...servers].slice(0, MAX_BACKFILL_SERVERS)) {
+      const pdus = await federation.backfill(server, roomId, from, limit).catch(() => [] as JsonObject[]);
+      if (pdus.length === 0) continue;
+      return this.#placeBackfill(federation, server, roomId, rules, pdus);
+    }
+    return 0;
+  }
+
+  async #placeBackfill(
+    federation: FederationFetcher,
+    server: string,
+    roomId: string,
+    rules: RoomVersionRules,
+    pdus: readonly JsonObject[],
+  ): Promise<number> {
+    const batch = new Map<string, { pdu: ParsedPdu; text: string; signatures: SignatureChecker; verdict: SignatureVerdict }>();
+    for (const json of pdus) {
+      const parsed = parsePdu({ raw: json, roomVersion: rules.id });
+      if (!parsed.ok || batch.has(parsed.pdu.eventId)) continue;
+      let eventRoom: string;
+      try {
+        eventRoom = roomIdOf(parsed.pdu);
+      } catch {
+        continue;
+      }
+      if (eventRoom !== roomId) continue;
+      const signatures = new SignatureChecker(this.#serverName, this.#signingKey, this.#remoteKeys);
+      const verdict = await signatures.verdict(parsed.pdu.json, parsed.pdu.rules);
+      if (!verdict.valid) continue;
+      batch.set(parsed.pdu.eventId, { pdu: parsed.pdu, text: JSON.stringify(json), signatures, verdict });
+    }
+    const stored = new Map((await this.#store.events.byIds([...batch.keys()])).map((e) => [e.eventId, e]));
+    const fresh = [...batch.values()].filter((b) => (stored.get(b.pdu.eventId)?.streamOrdering ?? null) === null);
+    // Oldest first, so each event's prev events are placed (with their state) before it.
+    fresh.sort((a, b) => a.pdu.view.depth - b.pdu.view.depth);
+    const positions = await this.#store.events.reserveBackfillPositions(fresh.length);
+    let placed = 0;
+    for (const [i, item] of fresh.entries()) {
+      const { pdu } = item;
+      const prevIds = pdu.view.prevEvents;
+      const prevRows = await this.#store.events.byIds(prevIds);
+      const prevHasState = prevRows.some((e) => e.stateBeforeSnapshotId !== null);
+      let stateBefore: StateMap | undefined;
+      if (prevIds.length > 0 && !prevHasState) {
+        stateBefore = await this.#remoteStateBefore(federation, server, roomId, pdu);
+        if (stateBefore === undefined) continue;
+      }
+      // Unknown auth events are fetched (as outliers) before the queue is taken.
+      await this.#fetchMissing(pdu, server, roomId, { depth: 1, fetchPrevs: false });
+      const streamOrdering = positions[i];
+      if (streamOrdering === undefined) break;
+      const outcome = await this.#queue.run(roomId, () =>
+        this.#write(
+          roomId,
+          async (env) => {
+            const result = await runPipeline(env, {
+              pdu,
+              text: item.text,
+              signatures: item.verdict,
+              origin: server,
+              local: false,
+              historical: { streamOrdering },
+              ...(stateBefore === undefined ? {} : { stateBefore }),
+            });
+            return { value: result, outputs: [] };
+          },
+          item.signatures,
+        ),
+      );
+      if (outcome.kind === 'stored' && outcome.streamOrdering !== null) placed++;
+    }
+    this.#logger.info({ roomId, server, received: pdus.length, placed }, 'backfilled');
+    return placed;
+  }
+
+  /** The state before `pdu` as `server` has it (/state_ids), its events fetched as outliers when missing. */
+  async #remoteStateBefore(federation: FederationFetcher, server: string, roomId: string, pdu: ParsedPdu): Promise<StateMap | undefined> {
+    const ids = await federation.stateIds?.(server, roomId, pdu.eventId).catch(() => undefined);
+    if (ids === undefined) return undefined;
+    const have = await this.#store.events.existing(ids.stateIds);
+    for (const id of ids.stateIds) {
+      if (have.has(id)) continue;
+      const json = await federation.fetchEvent(server, id).catch(() => undefined);
+      const fetched = json === undefined ? undefined : parsePdu({ raw: json, roomVersion: pdu.rules.id });
+      if (fetched?.ok === true && fetched.pdu.eventId === id) {
+        await this.#receive(fetched.pdu, JSON.stringify(json), server, roomId, { depth: 1, fetchPrevs: false, asOutlier: true });
+      }
+    }
+    const state = new Map<StateKey, string>();
+    for (const event of await this.#store.events.byIds(ids.stateIds)) {
+      if (event.roomId !== roomId || event.stateKey === null || event.rejectedReason !== null) continue;
+      state.set(stateKeyOf(event.type, event.stateKey), event.eventId);
+    }
+    return state;
+  }
+
+  /**
    * Seeds a room this server joined over federation from the send_join response
    * (./join-remote.ts): the state and auth chain as checked outliers, the join on top.
    */
@@ -478,9 +674,13 @@ export class Roomserver {
     const checked = await prepareOutOfBand(input, this.#serverName, signatures);
     if (!checked.ok) return { outcome: 'dropped', ...(checked.eventId === undefined ? {} : { eventId: checked.eventId }), reason: checked.reason };
     const { prepared } = checked;
+    if ((await this.roomVersion(prepared.roomId)) !== undefined) {
+      return this.#receive(prepared.pdu, prepared.text, input.origin, prepared.roomId, { depth: 0, fetchPrevs: true });
+    }
     return this.#queue.run(prepared.roomId, async () => {
       if ((await this.#store.rooms.roomVersion(prepared.roomId)) !== undefined) {
-        return this.#receiveInQueue(prepared.pdu, prepared.text, input.origin, prepared.roomId, { depth: 0, fetchPrevs: true });
+        // The room arrived meanwhile: the ordinary path, without fetching under the queue.
+        return this.#persistReceived(prepared.pdu, prepared.text, input.origin, prepared.roomId, signatures, prepared.verdict);
       }
       if ((await this.#store.events.existing([prepared.pdu.eventId])).size > 0) return { outcome: 'duplicate', eventId: prepared.pdu.eventId };
       const stored = await this.#write(prepared.roomId, (env) => storeOutOfBand(env, prepared));
@@ -497,6 +697,8 @@ export class Roomserver {
   async #write<T>(
     roomId: string,
     work: (env: PipelineEnv) => Promise<{ value: T; outputs: Array<NewRoomEvent | undefined> }>,
+    /** Keys already looked up for the events written (received ones: checked before queueing). */
+    signatures?: SignatureChecker,
   ): Promise<T> {
     const tracker = await this.#streamTracker();
     const run = async (): Promise<T> => {
@@ -509,7 +711,7 @@ export class Roomserver {
           work({
             store,
             snapshots: this.#snapshots,
-            signatures: new SignatureChecker(this.#serverName, this.#signingKey, this.#remoteKeys),
+            signatures: signatures ?? new SignatureChecker(this.#serverName, this.#signingKey, this.#remoteKeys),
             tracker,
             now: this.#clock(),
             allocated,

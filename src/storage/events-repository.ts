@@ -290,6 +290,44 @@ export class EventsRepository {
     return position;
   }
 
+  /**
+   * `count` stream positions for backfilled events, ascending, all below every position
+   * handed out before (room-event stream positions of backfilled history are negative).
+   */
+  async reserveBackfillPositions(count: number): Promise<number[]> {
+    if (count <= 0) return [];
+    const { rows } = await sql<{ position: number }>`
+      select nextval('events_backfill_seq') as position from generate_series(1, ${count}::int)`.execute(this.#db);
+    return rows.map((r) => -Number(r.position)).sort((a, b) => a - b);
+  }
+
+  /** The room's earliest timeline event (lowest stream position), where backfill continues from. */
+  async earliestTimelineEvent(roomId: string): Promise<StoredEvent | undefined> {
+    const row = await this.#db
+      .selectFrom('events')
+      .selectAll()
+      .where('room_id', '=', roomId)
+      .where('stream_ordering', 'is not', null)
+      .orderBy('stream_ordering', 'asc')
+      .limit(1)
+      .executeTakeFirst();
+    return row === undefined ? undefined : storedEventFromRow(row);
+  }
+
+  /**
+   * An outlier reached by backfill joins the timeline: its place in the stream and the state
+   * before it. False when it is no longer an outlier.
+   */
+  async deOutlier(eventId: string, streamOrdering: number, stateBeforeSnapshotId: number): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('events')
+      .set({ outlier: false, stream_ordering: streamOrdering, state_before_snapshot_id: stateBeforeSnapshotId })
+      .where('event_id', '=', eventId)
+      .where('outlier', '=', true)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   /** The highest committed stream ordering, 0 when there is none. */
   async maxStreamOrdering(): Promise<number> {
     const row = await this.#db

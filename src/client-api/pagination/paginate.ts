@@ -41,7 +41,8 @@ const MAX_SCANNED = 1000;
 
 export async function paginate(queries: ClientReadQueries, query: PaginateQuery): Promise<PaginateResult> {
   const backward = query.direction === 'backward';
-  let lower = backward ? (query.to ?? 0) : query.from; // exclusive
+  // Backfilled history has negative positions: the start of the room is below them all.
+  let lower = backward ? (query.to ?? Number.MIN_SAFE_INTEGER) : query.from; // exclusive
   let upper = backward ? query.from : (query.to ?? (await queries.roomserver.latestStreamPosition())); // inclusive
   const events: RoomEvent[] = [];
   const visibility = new Map<string, EventVisibility>();
@@ -85,5 +86,5 @@ export async function paginate(queries: ClientReadQueries, query: PaginateQuery)
     if (backward) upper = next;
     else lower = next;
   }
-  return { events, visibility, next: Math.max(0, next), exhausted };
+  return { events, visibility, next, exhausted };
 }

@@ -20,10 +20,11 @@ test('pagination token § multi-stream tokens whose first part is the event posi
 });
 
 test('pagination token § malformed tokens are not ours', () => {
-  for (const bad of ['', 's', 'x12', 's-1', 's01', 's1.5', 's 1', 't12-3', 's99999999999999999', 's1_\u00e9', '12']) {
+  for (const bad of ['', 's', 'x12', 's-0', 's--1', 's01', 's1.5', 's 1', 't12-3', 's99999999999999999', 's1_\u00e9', '12']) {
     assert.equal(decodePaginationToken(bad), undefined, bad);
   }
-  assert.throws(() => encodePaginationToken(-1), RangeError);
+  // Backfilled history sits at negative positions.
+  assert.equal(decodePaginationToken(encodePaginationToken(-1)), -1);
   assert.throws(() => encodePaginationToken(1.5), RangeError);
 });
 

@@ -16,11 +16,12 @@ import { decodeSyncToken } from '../sync/sync-token.ts';
 
 export const PAGINATION_TOKEN_PREFIX = 's';
 
-const TOKEN = /^s(0|[1-9][0-9]{0,15})(?:_[A-Za-z0-9_.~-]*)?$/;
+// Backfilled history sits at negative positions (below the room's first local event).
+const TOKEN = /^s(0|-?[1-9][0-9]{0,15})(?:_[A-Za-z0-9_.~-]*)?$/;
 
 export function encodePaginationToken(streamPosition: number): string {
-  if (!Number.isSafeInteger(streamPosition) || streamPosition < 0) {
-    throw new RangeError(`stream position must be a non-negative safe integer: ${streamPosition}`);
+  if (!Number.isSafeInteger(streamPosition)) {
+    throw new RangeError(`stream position must be a safe integer: ${streamPosition}`);
   }
   return `${PAGINATION_TOKEN_PREFIX}${streamPosition}`;
 }

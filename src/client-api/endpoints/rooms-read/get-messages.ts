@@ -17,6 +17,10 @@ import { filterParam, limitParam, roomIdParam, tokenParam } from './params.ts';
 const DEFAULT_LIMIT = 10;
 /** "Servers should … impose a maximum value to avoid resource exhaustion." */
 const MAX_LIMIT = 1000;
+/** Events asked of a resident server per backfill request (at least the page's limit). */
+const BACKFILL_BATCH = 100;
+/** Backfill requests one /messages call may make (a batch may hold only hidden events). */
+const MAX_BACKFILL_ROUNDS = 3;
 
 export function getMessagesEndpoint(deps: RoomsReadDeps): Endpoint {
   const { queries } = deps;
@@ -39,8 +43,9 @@ export function getMessagesEndpoint(deps: RoomsReadDeps): Endpoint {
       // A user who left reads nothing received after they left.
       const ceiling = access.upTo ?? (await queries.roomserver.latestStreamPosition());
       const backward = dir === 'b';
-      const start = backward ? Math.min(from ?? ceiling, ceiling) : (from ?? 0);
-      const page = await paginate(queries, {
+      // Forward from the room's start: below backfilled history, whose positions are negative.
+      const start = backward ? Math.min(from ?? ceiling, ceiling) : (from ?? Number.MIN_SAFE_INTEGER);
+      const pageQuery = {
         roomId,
         userId: auth.userId,
         history: access.history,
@@ -49,7 +54,20 @@ export function getMessagesEndpoint(deps: RoomsReadDeps): Endpoint {
         to: backward ? to : Math.min(to ?? ceiling, ceiling),
         limit,
         filter,
-      });
+      } as const;
+      let page = await paginate(queries, pageQuery);
+      // Past the earliest event held here (a room joined over federation): ask a resident
+      // server for earlier history, placed below the timeline, and carry on into it.
+      for (let round = 0; backward && to === undefined && page.exhausted && page.events.length < limit && round < MAX_BACKFILL_ROUNDS; round++) {
+        if ((await queries.roomserver.backfill(roomId, Math.max(limit, BACKFILL_BATCH))) === 0) break;
+        const more = await paginate(queries, { ...pageQuery, from: page.next, limit: limit - page.events.length });
+        page = {
+          events: [...page.events, ...more.events],
+          visibility: new Map([...page.visibility, ...more.visibility]),
+          next: more.next,
+          exhausted: more.exhausted,
+        };
+      }
       const now = deps.clock();
       const requester = { userId: auth.userId, deviceId: auth.deviceId };
       const chunk = await formatRoomEvents(queries, roomId, page.events, {
