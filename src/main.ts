@@ -71,12 +71,15 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
     const federationTransport = config.federation.enabled
       ? await createFederationTransport({ config, db, signingKey: signingKey.key, logger, clock })
       : undefined;
+    // State resolution runs in the roomserver, built before the metrics below; this forwards its timings.
+    let observeStateResolution: (seconds: number) => void = () => {};
     const roomserver = new Roomserver({
       db,
       serverName: config.server_name,
       signingKey: signingKey.key,
       logger: logger.child({ component: 'roomserver' }),
       clock,
+      onStateResolved: (seconds) => observeStateResolution(seconds),
       ...(federationTransport === undefined
         ? {}
         : { remoteKeys: federationTransport.remoteKeys, federation: federationTransport.fetcher }),
@@ -193,6 +196,7 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
           Promise.all(appServiceRegistrations.map(async (r) => ({ appservice: r.id, queued: await appServiceQueue.pendingCount(r.id) }))),
       },
     });
+    observeStateResolution = (seconds) => appMetrics.observeStateResolution(seconds);
     const longPollKind = (endpoint: Endpoint): LongPollKind | undefined =>
       endpoint.operationId === 'sync' ? 'sync' : endpoint.path === SLIDING_SYNC_PATH ? 'sliding_sync' : undefined;
     const http = await startHttp({

@@ -36,6 +36,7 @@ import type { StreamTracker } from './stream-tracker.ts';
 export interface PipelineEnv {
   readonly store: RoomStore;
   readonly snapshots: SnapshotCache;
+  readonly onStateResolved: ((seconds: number) => void) | undefined;
   readonly signatures: SignatureChecker;
   readonly tracker: StreamTracker;
   readonly now: number;
@@ -129,7 +130,7 @@ export async function runPipeline(env: PipelineEnv, input: PipelineInput): Promi
     cache = new EventCache(store, env.roomEvents.validate(roomId, head.maxStreamOrdering));
     env.caches.push(cache);
   }
-  const ctx: StateContext = { store, cache, snapshots: env.snapshots, rules, signatures: env.signatures };
+  const ctx: StateContext = { store, cache, snapshots: env.snapshots, onStateResolved: env.onStateResolved, rules, signatures: env.signatures };
 
   // Inputs of checks 4–6.
   const createId = rules.format.createInAuthEvents ? undefined : createEventIdOf(roomId);

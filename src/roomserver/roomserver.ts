@@ -55,6 +55,8 @@ export interface RoomserverOptions {
   readonly clock?: () => number;
   readonly remoteKeys?: RemoteKeyLookup;
   readonly federation?: FederationFetcher;
+  /** Told how long each state resolution took, in seconds (the operator's metrics). */
+  readonly onStateResolved?: (seconds: number) => void;
 }
 
 export interface StateEventInput {
@@ -161,6 +163,7 @@ export class Roomserver {
   readonly #clock: () => number;
   readonly #remoteKeys: RemoteKeyLookup | undefined;
   readonly #federation: FederationFetcher | undefined;
+  readonly #onStateResolved: ((seconds: number) => void) | undefined;
   readonly #queue = new RoomQueue();
   /** One backfill per room at a time: a batch's positions are reserved in order, below the last. */
   readonly #backfills = new RoomQueue();
@@ -181,6 +184,7 @@ export class Roomserver {
     this.#clock = options.clock ?? Date.now;
     this.#remoteKeys = options.remoteKeys;
     this.#federation = options.federation;
+    this.#onStateResolved = options.onStateResolved;
     this.#output = new RoomserverOutput(options.logger);
     this.#queries = new QueryCache({ clock: this.#clock });
   }
@@ -297,6 +301,7 @@ export class Roomserver {
       store,
       cache,
       snapshots: this.#snapshots,
+      onStateResolved: this.#onStateResolved,
       rules,
       signatures: new SignatureChecker(this.#serverName, this.#signingKey, this.#remoteKeys),
     };
@@ -711,6 +716,7 @@ export class Roomserver {
           work({
             store,
             snapshots: this.#snapshots,
+            onStateResolved: this.#onStateResolved,
             signatures: signatures ?? new SignatureChecker(this.#serverName, this.#signingKey, this.#remoteKeys),
             tracker,
             now: this.#clock(),

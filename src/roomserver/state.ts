@@ -47,6 +47,8 @@ export interface StateContext {
   readonly snapshots: SnapshotCache;
   readonly rules: RoomVersionRules;
   readonly signatures: SignatureChecker;
+  /** Told how long each state resolution took (for metrics). */
+  readonly onStateResolved?: ((seconds: number) => void) | undefined;
 }
 
 /** How the state before an event is stored: an existing snapshot, or a new one. */
@@ -135,7 +137,8 @@ export async function resolveStateSets(ctx: StateContext, stateSets: readonly St
   const everything = new Set<string>();
   for (const chain of authChains) for (const id of chain) everything.add(id);
   await ctx.cache.load(everything);
-  return resolveState({
+  const started = performance.now();
+  const resolved = await resolveState({
     rules: ctx.rules,
     stateSets: distinct,
     authChains,
@@ -145,6 +148,8 @@ export async function resolveStateSets(ctx: StateContext, stateSets: readonly St
     verifyThirdPartySignature,
     yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
   });
+  ctx.onStateResolved?.((performance.now() - started) / 1000);
+  return resolved;
 }
 
 function dedupe(stateSets: readonly StateMap[]): StateMap[] {
