@@ -22,8 +22,9 @@ import type { SyncRepository } from '../../storage/index.ts';
 import { DEFAULT_SYNC_FILTER } from '../filters/sync-filter.ts';
 import type { BundledAggregator } from '../formatting/bundled-aggregations.ts';
 import { roomPushFacts } from '../push/room-push-context.ts';
-import { EventLoader, formatSyncEvent, strippedStateEvent, type FormatContext, type LoadedEvent } from '../sync/events.ts';
+import { EventLoader, formatSyncEvent, type FormatContext, type LoadedEvent } from '../sync/events.ts';
 import { stateAtPosition, visibleEvents, type VisibilityContext } from '../sync/room-history.ts';
+import { strippedState } from '../sync/room-sync.ts';
 import type { PushRulesSource, SyncSources } from '../sync/sources.ts';
 import { encodeSyncToken, type SyncPosition } from '../sync/sync-token.ts';
 import { unreadCounts } from '../sync/unread.ts';
@@ -35,7 +36,6 @@ const MEMBER = 'm.room.member';
 const HERO_COUNT = 5;
 /** Pages read to fill a timeline whose events are partly invisible before calling it limited. */
 const MAX_TIMELINE_PAGES = 5;
-const STRIPPED_STATE_TYPES = ['m.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.encryption', 'm.room.topic'] as const;
 
 export type Membership = 'join' | 'invite' | 'knock' | 'leave' | 'ban';
 
@@ -315,27 +315,6 @@ export class SlidingRoomBuilder {
       : await this.#deps.aggregations.aggregate(roomId, timeline, userId);
     return { now: this.#ctx.now, filter: DEFAULT_SYNC_FILTER, transactionIds, redactions, ...(relations === undefined ? {} : { relations }) };
   }
-}
-
-/**
- * Stripped state for an invite or knock (client-server § "Stripped state"): the room's key
- * state and the user's own membership; for a room we hold no state of, what the inviting
- * server sent along in `unsigned.invite_room_state` / `knock_room_state`.
- */
-export async function strippedState(roomserver: Roomserver, roomId: string, userId: string): Promise<JsonObject[]> {
-  const own = await roomserver.stateEvent(roomId, MEMBER, userId);
-  const events: JsonObject[] = [];
-  for (const type of STRIPPED_STATE_TYPES) {
-    const event = await roomserver.stateEvent(roomId, type, '');
-    if (event !== undefined) events.push(strippedStateEvent(event));
-  }
-  if (events.length === 0 && own !== undefined) {
-    const unsigned = own.json['unsigned'];
-    const carried = isJsonObject(unsigned) ? unsigned['invite_room_state'] ?? unsigned['knock_room_state'] : undefined;
-    if (Array.isArray(carried)) events.push(...carried.filter(isJsonObject));
-  }
-  if (own !== undefined) events.push(strippedStateEvent(own));
-  return events;
 }
 
 function toLoaded(event: RoomEvent): LoadedEvent {

@@ -12,7 +12,8 @@ import type { EventLoader } from '../sync/events.ts';
 import type { AccountDataSource } from '../sync/sources.ts';
 import type { RoomSent } from './connections.ts';
 import type { ListConfig, ListFilters } from './request.ts';
-import { strippedState, type Membership, type RoomCandidate } from './room-builder.ts';
+import { strippedState } from '../sync/room-sync.ts';
+import type { Membership, RoomCandidate } from './room-builder.ts';
 
 /** Event types that move a room up the list (Synapse's DEFAULT_BUMP_EVENT_TYPES). */
 export const BUMP_EVENT_TYPES: readonly string[] = [

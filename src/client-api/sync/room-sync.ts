@@ -127,10 +127,10 @@ export class RoomSyncBuilder {
         if (entry !== undefined) join[roomId] = entry;
       }
       for (const roomId of (await roomserver.roomsForUser(userId, 'invite')).filter(allowed)) {
-        invite[roomId] = { invite_state: { events: await this.#strippedState(roomId) } };
+        invite[roomId] = { invite_state: { events: await strippedState(this.#deps.roomserver, roomId, this.#w.userId) } };
       }
       for (const roomId of (await roomserver.roomsForUser(userId, 'knock')).filter(allowed)) {
-        knock[roomId] = { knock_state: { events: await this.#strippedState(roomId) } };
+        knock[roomId] = { knock_state: { events: await strippedState(this.#deps.roomserver, roomId, this.#w.userId) } };
       }
       if (filter.room.includeLeave) {
         const left = [...(await roomserver.roomsForUser(userId, 'leave')), ...(await roomserver.roomsForUser(userId, 'ban'))];
@@ -155,9 +155,9 @@ export class RoomSyncBuilder {
         if (!allowed(roomId) || joined.includes(roomId)) continue;
         const current = await roomserver.membership(roomId, userId);
         if (change.membership === 'invite' && current === 'invite') {
-          invite[roomId] = { invite_state: { events: await this.#strippedState(roomId) } };
+          invite[roomId] = { invite_state: { events: await strippedState(this.#deps.roomserver, roomId, this.#w.userId) } };
         } else if (change.membership === 'knock' && current === 'knock') {
-          knock[roomId] = { knock_state: { events: await this.#strippedState(roomId) } };
+          knock[roomId] = { knock_state: { events: await strippedState(this.#deps.roomserver, roomId, this.#w.userId) } };
         } else if ((change.membership === 'leave' || change.membership === 'ban') && (current === 'leave' || current === 'ban')) {
           const wasJoined = (await this.#membershipAt(roomId, since.events)) === 'join';
           const entry = await this.#leftRoom(roomId, since.events, wasJoined ? 'joined-before' : 'own-events-only');
@@ -441,28 +441,6 @@ export class RoomSyncBuilder {
   // --- invites, knocks and left rooms ---------------------------------------------------------
 
   /**
-   * Stripped state for an invite or knock: the room's key state events and the user's own
-   * membership event. A federated invite carries the inviting server's stripped state in
-   * `unsigned.invite_room_state` / `knock_room_state`; it is used when we hold no state.
-   */
-  async #strippedState(roomId: string): Promise<JsonObject[]> {
-    const { roomserver } = this.#deps;
-    const own = await roomserver.stateEvent(roomId, 'm.room.member', this.#w.userId);
-    const events: JsonObject[] = [];
-    for (const type of STRIPPED_STATE_TYPES) {
-      const event = await roomserver.stateEvent(roomId, type, '');
-      if (event !== undefined) events.push(strippedStateEvent(event));
-    }
-    if (events.length === 0 && own !== undefined) {
-      const unsigned = own.json['unsigned'];
-      const carried = isJsonObject(unsigned) ? unsigned['invite_room_state'] ?? unsigned['knock_room_state'] : undefined;
-      if (Array.isArray(carried)) events.push(...carried.filter(isJsonObject));
-    }
-    if (own !== undefined) events.push(strippedStateEvent(own));
-    return events;
-  }
-
-  /**
    * A room the user left or was banned from: the timeline up to their leave.
    * `joined-before`: they were joined at `after`, so every event up to the leave is theirs
    * to see; `own-events-only`: they never joined (a rejected invite): only their own events;
@@ -563,4 +541,26 @@ function nonEmpty(content: unknown, key: string): boolean {
   if (!isJsonObject(content)) return false;
   const value = content[key];
   return typeof value === 'string' && value !== '';
+}
+
+/**
+ * Stripped state for an invite or knock (client-server § "Stripped state"): the room's key
+ * state events and the user's own membership event. A federated invite carries the inviting
+ * server's stripped state in `unsigned.invite_room_state` / `knock_room_state`; it is used
+ * when we hold no state. Sliding sync serves the same.
+ */
+export async function strippedState(roomserver: Roomserver, roomId: string, userId: string): Promise<JsonObject[]> {
+  const own = await roomserver.stateEvent(roomId, 'm.room.member', userId);
+  const events: JsonObject[] = [];
+  for (const type of STRIPPED_STATE_TYPES) {
+    const event = await roomserver.stateEvent(roomId, type, '');
+    if (event !== undefined) events.push(strippedStateEvent(event));
+  }
+  if (events.length === 0 && own !== undefined) {
+    const unsigned = own.json['unsigned'];
+    const carried = isJsonObject(unsigned) ? unsigned['invite_room_state'] ?? unsigned['knock_room_state'] : undefined;
+    if (Array.isArray(carried)) events.push(...carried.filter(isJsonObject));
+  }
+  if (own !== undefined) events.push(strippedStateEvent(own));
+  return events;
 }
