@@ -22,7 +22,7 @@ import type { SyncRepository } from '../../storage/index.ts';
 import { DEFAULT_SYNC_FILTER } from '../filters/sync-filter.ts';
 import type { BundledAggregator } from '../formatting/bundled-aggregations.ts';
 import { roomPushFacts } from '../push/room-push-context.ts';
-import { EventLoader, formatSyncEvent, type FormatContext, type LoadedEvent } from '../sync/events.ts';
+import { EventLoader, formatContextFor, formatSyncEvent, toLoaded, type FormatContext, type LoadedEvent } from '../sync/events.ts';
 import { stateAtPosition, visibleEvents, type VisibilityContext } from '../sync/room-history.ts';
 import { strippedState } from '../sync/room-sync.ts';
 import type { PushRulesSource, SyncSources } from '../sync/sources.ts';
@@ -302,33 +302,12 @@ export class SlidingRoomBuilder {
     });
   }
 
-  async #formatContext(roomId: string, timeline: readonly LoadedEvent[]): Promise<FormatContext> {
-    const { userId, deviceId } = this.#ctx;
-    const own = timeline.filter((e) => e.sender === userId).map((e) => e.eventId);
-    const transactionIds = deviceId === undefined || own.length === 0
-      ? new Map<string, string>()
-      : await this.#deps.repo.transactionIds(roomId, userId, deviceId, own);
-    const redactionIds = timeline.map((e) => e.redactedBy).filter((id): id is string => id !== null);
-    const redactions = redactionIds.length === 0 ? new Map<string, LoadedEvent>() : await this.#deps.loader.load(redactionIds);
-    const relations = this.#deps.aggregations === undefined || timeline.length === 0
-      ? undefined
-      : await this.#deps.aggregations.aggregate(roomId, timeline, userId);
-    return { now: this.#ctx.now, filter: DEFAULT_SYNC_FILTER, transactionIds, redactions, ...(relations === undefined ? {} : { relations }) };
+  #formatContext(roomId: string, timeline: readonly LoadedEvent[]): Promise<FormatContext> {
+    const { userId, deviceId, now } = this.#ctx;
+    const { repo, loader, aggregations } = this.#deps;
+    return formatContextFor({ repo, loader, aggregations }, { roomId, userId, deviceId, now, filter: DEFAULT_SYNC_FILTER }, timeline);
   }
-}
 
-function toLoaded(event: RoomEvent): LoadedEvent {
-  return {
-    eventId: event.eventId,
-    roomId: event.roomId,
-    type: event.type,
-    stateKey: event.stateKey,
-    sender: event.sender,
-    streamOrdering: event.streamOrdering,
-    originServerTs: event.originServerTs,
-    json: event.json,
-    redactedBy: event.redactedBy,
-  };
 }
 
 function contentOf(event: { readonly json: JsonObject } | undefined): JsonObject {

@@ -8,7 +8,9 @@
 import { isJsonObject, type JsonObject } from '../../rooms/json.ts';
 import { redactEvent } from '../../rooms/redaction.ts';
 import { roomVersionRules } from '../../rooms/room-versions.ts';
-import { EventsRepository, type StoaDatabase, type StoredEvent } from '../../storage/index.ts';
+import type { RoomEvent } from '../../roomserver/index.ts';
+import { EventsRepository, type StoaDatabase, type StoredEvent, type SyncRepository } from '../../storage/index.ts';
+import type { BundledAggregator } from '../formatting/bundled-aggregations.ts';
 import { projectEventFields, type SyncFilter } from '../filters/sync-filter.ts';
 import { clientContent, redactsOf } from '../formatting/client-event.ts';
 import { clientTransactionId } from '../formatting/transaction-id.ts';
@@ -134,4 +136,48 @@ export function strippedStateEvent(event: { type: string; stateKey: string | und
 
 function project(event: JsonObject, filter: SyncFilter): JsonObject {
   return filter.eventFields === undefined ? event : projectEventFields(event, filter.eventFields);
+}
+
+/** A roomserver event as the sync formatter takes it. */
+export function toLoaded(event: RoomEvent): LoadedEvent {
+  return {
+    eventId: event.eventId,
+    roomId: event.roomId,
+    type: event.type,
+    stateKey: event.stateKey,
+    sender: event.sender,
+    streamOrdering: event.streamOrdering,
+    originServerTs: event.originServerTs,
+    json: event.json,
+    redactedBy: event.redactedBy,
+  };
+}
+
+export interface FormatContextSources {
+  readonly repo: Pick<SyncRepository, 'transactionIds'>;
+  readonly loader: EventLoader;
+  readonly aggregations: BundledAggregator | undefined;
+}
+
+/**
+ * What formatting a room's timeline needs beyond the events (/sync and sliding sync alike):
+ * the requesting device's transaction IDs, the redactions behind `redacted_because`, and
+ * bundled aggregations.
+ */
+export async function formatContextFor(
+  sources: FormatContextSources,
+  request: { readonly roomId: string; readonly userId: string; readonly deviceId: string | undefined; readonly now: number; readonly filter: SyncFilter },
+  timeline: readonly LoadedEvent[],
+): Promise<FormatContext> {
+  const { roomId, userId, deviceId } = request;
+  const own = timeline.filter((e) => e.sender === userId).map((e) => e.eventId);
+  const transactionIds = deviceId === undefined || own.length === 0
+    ? new Map<string, string>()
+    : await sources.repo.transactionIds(roomId, userId, deviceId, own);
+  const redactionIds = timeline.map((e) => e.redactedBy).filter((id): id is string => id !== null);
+  const redactions = redactionIds.length === 0 ? new Map<string, LoadedEvent>() : await sources.loader.load(redactionIds);
+  const relations = sources.aggregations === undefined || timeline.length === 0
+    ? undefined
+    : await sources.aggregations.aggregate(roomId, timeline, userId);
+  return { now: request.now, filter: request.filter, transactionIds, redactions, ...(relations === undefined ? {} : { relations }) };
 }

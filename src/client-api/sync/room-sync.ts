@@ -21,7 +21,7 @@ import {
   type RoomEventFilter,
   type SyncFilter,
 } from '../filters/sync-filter.ts';
-import { EventLoader, formatSyncEvent, strippedStateEvent, type FormatContext, type LoadedEvent } from './events.ts';
+import { EventLoader, formatContextFor, formatSyncEvent, strippedStateEvent, toLoaded, type FormatContext, type LoadedEvent } from './events.ts';
 import { stateAtPosition, stateEntries, visibleEvents, type VisibilityContext } from './room-history.ts';
 import type { AccountDataEntry, ReceiptRecord, SyncSources } from './sources.ts';
 import { encodeSyncToken, streamPosition, type SyncPosition } from './sync-token.ts';
@@ -503,33 +503,11 @@ export class RoomSyncBuilder {
     return typeof membership === 'string' ? membership : undefined;
   }
 
-  async #formatContext(roomId: string, timeline: readonly LoadedEvent[]): Promise<FormatContext> {
-    const { userId, deviceId } = this.#w;
-    const own = timeline.filter((e) => e.sender === userId).map((e) => e.eventId);
-    const transactionIds = deviceId === undefined || own.length === 0
-      ? new Map<string, string>()
-      : await this.#deps.repo.transactionIds(roomId, userId, deviceId, own);
-    const redactionIds = timeline.map((e) => e.redactedBy).filter((id): id is string => id !== null);
-    const redactions = redactionIds.length === 0 ? new Map<string, LoadedEvent>() : await this.#loader.load(redactionIds);
-    const relations = this.#deps.aggregations === undefined || timeline.length === 0
-      ? undefined
-      : await this.#deps.aggregations.aggregate(roomId, timeline, userId);
-    return { now: this.#w.now, filter: this.#w.filter, transactionIds, redactions, ...(relations === undefined ? {} : { relations }) };
+  #formatContext(roomId: string, timeline: readonly LoadedEvent[]): Promise<FormatContext> {
+    const { userId, deviceId, now, filter } = this.#w;
+    return formatContextFor({ repo: this.#deps.repo, loader: this.#loader, aggregations: this.#deps.aggregations }, { roomId, userId, deviceId, now, filter }, timeline);
   }
-}
 
-function toLoaded(event: RoomEvent): LoadedEvent {
-  return {
-    eventId: event.eventId,
-    roomId: event.roomId,
-    type: event.type,
-    stateKey: event.stateKey,
-    sender: event.sender,
-    streamOrdering: event.streamOrdering,
-    originServerTs: event.originServerTs,
-    json: event.json,
-    redactedBy: event.redactedBy,
-  };
 }
 
 function contentOf(json: JsonObject): JsonObject {
