@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { testPostgresUrl } from '../../spec-tests/rig/nodes.ts';
-import { inParallel, parseFlags, positiveInt, progressFor, registerMany, RESULTS_DIR, runTag, stopOnInterrupt, writeResult } from '../lib/common.ts';
+import { inParallel, parseFlags, choiceListFlag, intFlag, progressFor, registerMany, RESULTS_DIR, runTag, stopOnInterrupt, writeResult } from '../lib/common.ts';
 import { MatrixHttp } from '../send-sync/matrix-http.ts';
 import { ensureSynapseInstalled, startStoa, startSynapse, type BenchServer } from '../send-sync/servers.ts';
 import { round } from '../send-sync/stats.ts';
@@ -41,14 +41,10 @@ interface Options {
 
 function parseArgs(argv: readonly string[]): Options {
   const flags = parseFlags(argv, ['--servers', '--members', '--events', '--senders', '--postgres-url', '--out'], USAGE);
-  const int = (flag: string, fallback: number): number => {
-    const value = flags.get(flag);
-    return value === undefined ? fallback : positiveInt(flag, value);
-  };
-  const servers = (flags.get('--servers') ?? ALL_SERVERS.join(',')).split(',');
-  for (const name of servers) if (!(ALL_SERVERS as readonly string[]).includes(name)) throw new Error(`unknown server ${name}; one of ${ALL_SERVERS.join(', ')}`);
+  const int = (flag: string, fallback: number): number => intFlag(flags, flag, fallback);
+  const servers = choiceListFlag(flags, '--servers', ALL_SERVERS, 'server');
   return {
-    servers: servers as ServerName[],
+    servers: servers,
     members: int('--members', 1000),
     events: int('--events', 100_000),
     senders: int('--senders', 20),

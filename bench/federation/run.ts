@@ -11,7 +11,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { testPostgresUrl } from '../../spec-tests/rig/nodes.ts';
-import { parseFlags, positiveInt, progressFor, RESULTS_DIR, stopOnInterrupt, writeResult } from '../lib/common.ts';
+import { parseFlags, choiceListFlag, intFlag, progressFor, RESULTS_DIR, stopOnInterrupt, writeResult } from '../lib/common.ts';
 import { ensureSynapseInstalled, memoryOf } from '../send-sync/servers.ts';
 import { medianOfRuns, round } from '../send-sync/stats.ts';
 import { startStoaPair, startSynapsePair, type Pair } from './pairs.ts';
@@ -52,16 +52,12 @@ interface Options {
 
 function parseArgs(argv: readonly string[]): Options {
   const flags = parseFlags(argv, ['--pairs', '--repeats', '--delivery', '--senders', '--concurrent-ms', '--members', '--postgres-url', '--out'], USAGE);
-  const int = (flag: string, fallback: number): number => {
-    const value = flags.get(flag);
-    return value === undefined ? fallback : positiveInt(flag, value);
-  };
-  const pairs = (flags.get('--pairs') ?? ALL_PAIRS.join(',')).split(',');
-  for (const name of pairs) if (!(ALL_PAIRS as readonly string[]).includes(name)) throw new Error(`unknown pair ${name}; one of ${ALL_PAIRS.join(', ')}`);
+  const int = (flag: string, fallback: number): number => intFlag(flags, flag, fallback);
+  const pairs = choiceListFlag(flags, '--pairs', ALL_PAIRS, 'pair');
   const members = int('--members', 10_000);
   if (members < 2) throw new Error('--members needs at least 2');
   return {
-    pairs: pairs as PairName[],
+    pairs: pairs,
     repeats: int('--repeats', 3),
     delivery: int('--delivery', 200),
     senders: int('--senders', 100),

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { testPostgresUrl } from '../../spec-tests/rig/nodes.ts';
-import { inParallel, parseFlags, positiveInt, progressFor, stopOnInterrupt, RESULTS_DIR, runTag, writeResult } from '../lib/common.ts';
+import { inParallel, parseFlags, choiceListFlag, intFlag, progressFor, stopOnInterrupt, RESULTS_DIR, runTag, writeResult } from '../lib/common.ts';
 import { MatrixHttp, type Session } from '../send-sync/matrix-http.ts';
 import { ensureSynapseInstalled, memoryOf, startStoa, startSynapse, type BenchServer } from '../send-sync/servers.ts';
 import { median, quantile, round } from '../send-sync/stats.ts';
@@ -41,14 +41,10 @@ interface Options {
 
 function parseArgs(argv: readonly string[]): Options {
   const flags = parseFlags(argv, ['--servers', '--rooms', '--messages', '--repeats', '--postgres-url', '--out'], USAGE);
-  const int = (flag: string, fallback: number): number => {
-    const value = flags.get(flag);
-    return value === undefined ? fallback : positiveInt(flag, value);
-  };
-  const servers = (flags.get('--servers') ?? ALL_SERVERS.join(',')).split(',');
-  for (const name of servers) if (!(ALL_SERVERS as readonly string[]).includes(name)) throw new Error(`unknown server ${name}; one of ${ALL_SERVERS.join(', ')}`);
+  const int = (flag: string, fallback: number): number => intFlag(flags, flag, fallback);
+  const servers = choiceListFlag(flags, '--servers', ALL_SERVERS, 'server');
   return {
-    servers: servers as ServerName[],
+    servers: servers,
     rooms: int('--rooms', 200),
     messages: flags.get('--messages') === '0' ? 0 : int('--messages', 5),
     repeats: int('--repeats', 5),

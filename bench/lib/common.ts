@@ -59,6 +59,19 @@ export function parseFlags(argv: readonly string[], known: readonly string[], us
   return flags;
 }
 
+/** `flag`'s positive integer from `parseFlags`'s map, or `fallback` when not given. */
+export function intFlag(flags: ReadonlyMap<string, string>, flag: string, fallback: number): number {
+  const value = flags.get(flag);
+  return value === undefined ? fallback : positiveInt(flag, value);
+}
+
+/** A comma-separated choice among `all` (every one when the flag is not given); `what` names them in errors. */
+export function choiceListFlag<T extends string>(flags: ReadonlyMap<string, string>, flag: string, all: readonly T[], what: string): T[] {
+  const names = (flags.get(flag) ?? all.join(',')).split(',');
+  for (const name of names) if (!(all as readonly string[]).includes(name)) throw new Error(`unknown ${what} ${name}; one of ${all.join(', ')}`);
+  return names as T[];
+}
+
 /** Runs `task(0..count-1)` with at most `width` in flight. */
 export async function inParallel<T>(count: number, width: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const results = new Array<T>(count);
