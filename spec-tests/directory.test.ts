@@ -7,12 +7,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { generateSigningKey, type SigningKey } from '../src/crypto/signing-key.ts';
-import { signRequest } from '../src/crypto/x-matrix.ts';
-import { canonicalJson } from '../src/rooms/canonical-json.ts';
 import type { JsonObject } from '../src/rooms/json.ts';
 import { request, type HttpResponse } from './rig/http.ts';
-import { startKeyServer, type RunningKeyServer } from './rig/key-server.ts';
+import { SigningPeer } from './rig/key-server.ts';
 import { startNodes, stopNodes, testPostgresUrl, type TestNode } from './rig/nodes.ts';
 import { expectMatrixError, expectSpecResponse } from './rig/openapi.ts';
 import { authHeaders, registerUser, type RegisteredUser } from './rig/users.ts';
@@ -54,38 +51,6 @@ class Client {
 
   async addChild(spaceId: string, childId: string, content: Record<string, unknown>): Promise<void> {
     await this.ok('PUT', `v3/rooms/${enc(spaceId)}/state/m.space.child/${enc(childId)}`, content);
-  }
-}
-
-/** A homeserver that exists only to sign federation requests (its key server on the rig's CA). */
-class SigningPeer {
-  readonly #keyServer: RunningKeyServer;
-  readonly #key: SigningKey;
-  readonly serverName: string;
-
-  private constructor(keyServer: RunningKeyServer, key: SigningKey) {
-    this.#keyServer = keyServer;
-    this.#key = key;
-    this.serverName = keyServer.serverName;
-  }
-
-  static async start(): Promise<SigningPeer> {
-    const key = generateSigningKey('peer1');
-    return new SigningPeer(await startKeyServer(key), key);
-  }
-
-  request(node: TestNode, method: string, uri: string, content?: JsonObject): Promise<HttpResponse> {
-    const authorization = signRequest({ method, uri, origin: this.serverName, destination: node.serverName, content }, this.#key);
-    return request(`${node.federationUrl}${uri}`, {
-      method,
-      headers: { authorization, ...(content === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(content === undefined ? {} : { body: canonicalJson(content) }),
-      ca: node.caCertificate,
-    });
-  }
-
-  close(): Promise<void> {
-    return this.#keyServer.close();
   }
 }
 

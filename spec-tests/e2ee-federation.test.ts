@@ -11,13 +11,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ed25519KeyPairFromSeed, generateEd25519Seed, type Ed25519KeyPair } from '../src/crypto/ed25519.ts';
 import { signableBytes } from '../src/crypto/signed-json.ts';
-import { generateSigningKey, type SigningKey } from '../src/crypto/signing-key.ts';
-import { signRequest } from '../src/crypto/x-matrix.ts';
 import { encodeBase64 } from '../src/rooms/base64.ts';
-import { canonicalJson } from '../src/rooms/canonical-json.ts';
 import type { JsonObject } from '../src/rooms/json.ts';
 import { request, type HttpResponse } from './rig/http.ts';
-import { startKeyServer, type RunningKeyServer } from './rig/key-server.ts';
+import { SigningPeer } from './rig/key-server.ts';
 import { startNodes, stopNodes, type TestNode } from './rig/nodes.ts';
 import { expectSpecResponse } from './rig/openapi.ts';
 import { registerUser, type RegisteredUser } from './rig/users.ts';
@@ -117,38 +114,6 @@ function queriedDevices(body: JsonObject, userId: string): string[] {
 
 function changedIn(responses: readonly JsonObject[]): string[] {
   return responses.flatMap((r) => ((r['device_lists'] as { changed?: string[] } | undefined)?.changed ?? []));
-}
-
-/** A homeserver that exists only to sign requests: its key server on HTTPS (the rig's CA). */
-class SigningPeer {
-  readonly #keyServer: RunningKeyServer;
-  readonly #key: SigningKey;
-  readonly serverName: string;
-
-  private constructor(keyServer: RunningKeyServer, key: SigningKey) {
-    this.#keyServer = keyServer;
-    this.#key = key;
-    this.serverName = keyServer.serverName;
-  }
-
-  static async start(): Promise<SigningPeer> {
-    const key = generateSigningKey('peer1');
-    return new SigningPeer(await startKeyServer(key), key);
-  }
-
-  request(node: TestNode, method: string, uri: string, content?: JsonObject): Promise<HttpResponse> {
-    const authorization = signRequest({ method, uri, origin: this.serverName, destination: node.serverName, content }, this.#key);
-    return request(`${node.federationUrl}${uri}`, {
-      method,
-      headers: { authorization, ...(content === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(content === undefined ? {} : { body: canonicalJson(content) }),
-      ca: node.caCertificate,
-    });
-  }
-
-  close(): Promise<void> {
-    return this.#keyServer.close();
-  }
 }
 
 describe('end-to-end encryption across two Stoa nodes (alice on A, bob on B)', () => {

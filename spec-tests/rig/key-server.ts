@@ -6,7 +6,12 @@
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { signedKeyDocument } from '../../src/crypto/server-key-testing.ts';
-import type { SigningKey } from '../../src/crypto/signing-key.ts';
+import { generateSigningKey, type SigningKey } from '../../src/crypto/signing-key.ts';
+import { signRequest } from '../../src/crypto/x-matrix.ts';
+import { canonicalJson } from '../../src/rooms/canonical-json.ts';
+import type { JsonObject } from '../../src/rooms/json.ts';
+import { request, type HttpResponse } from './http.ts';
+import type { TestNode } from './nodes.ts';
 import { testCertificateAuthority } from './tls.ts';
 
 export interface RunningKeyServer {
@@ -37,4 +42,36 @@ export async function startKeyServer(key: SigningKey): Promise<RunningKeyServer>
         server.closeAllConnections();
       }),
   };
+}
+
+/** A homeserver that exists only to sign federation requests (its key server on the rig's CA). */
+export class SigningPeer {
+  readonly #keyServer: RunningKeyServer;
+  readonly #key: SigningKey;
+  readonly serverName: string;
+
+  private constructor(keyServer: RunningKeyServer, key: SigningKey) {
+    this.#keyServer = keyServer;
+    this.#key = key;
+    this.serverName = keyServer.serverName;
+  }
+
+  static async start(): Promise<SigningPeer> {
+    const key = generateSigningKey('peer1');
+    return new SigningPeer(await startKeyServer(key), key);
+  }
+
+  request(node: TestNode, method: string, uri: string, content?: JsonObject): Promise<HttpResponse> {
+    const authorization = signRequest({ method, uri, origin: this.serverName, destination: node.serverName, content }, this.#key);
+    return request(`${node.federationUrl}${uri}`, {
+      method,
+      headers: { authorization, ...(content === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(content === undefined ? {} : { body: canonicalJson(content) }),
+      ca: node.caCertificate,
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#keyServer.close();
+  }
 }
