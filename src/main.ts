@@ -24,6 +24,8 @@ import type { Logger } from './logger.ts';
 import { Roomserver } from './roomserver/index.ts';
 import { migrateToLatest, openDatabase } from './storage/index.ts';
 import { AppServiceRepository } from './storage/appservice-repository.ts';
+import { Cluster } from './storage/cluster/cluster.ts';
+import { PostgresBus } from './storage/cluster/postgres-bus.ts';
 import { createE2eeStreams } from './storage/e2ee-streams.ts';
 
 export interface RunningServer {
@@ -49,6 +51,7 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
   await mkdir(config.data_dir, { recursive: true });
 
   const db = await openDatabase(config.database, { logger: logger.child({ component: 'storage' }) });
+  let cluster: Cluster | undefined;
   try {
     const report = await migrateToLatest(db);
     for (const outcome of report.results) {
@@ -73,7 +76,16 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
       : undefined;
     // State resolution runs in the roomserver, built before the metrics below; this forwards its timings.
     let observeStateResolution: (seconds: number) => void = () => {};
+    // Every process on PostgreSQL may share the database with others (DESIGN.md "Scale").
+    const clusterLogger = logger.child({ component: 'cluster' });
+    cluster = new Cluster({
+      ...(config.database.engine === 'postgres' ? { bus: new PostgresBus(config.database.url, clusterLogger) } : {}),
+      logger: clusterLogger,
+      role: config.cluster.role,
+      heartbeatMs: config.cluster.heartbeat_ms,
+    });
     const roomserver = new Roomserver({
+      cluster,
       db,
       serverName: config.server_name,
       signingKey: signingKey.key,
@@ -92,7 +104,7 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
         ? undefined
         : createFederation({ config, db, roomserver, signingKey: signingKey.key, logger, clock, transport: federationTransport, eduHandlers });
     // E2EE: one pair of streams for the client API's /sync and federation's EDU handlers.
-    const e2eeStreams = createE2eeStreams(db);
+    const e2eeStreams = createE2eeStreams(db, roomserver.cluster);
     const e2eeFederation =
       federation === undefined
         ? undefined
@@ -178,12 +190,14 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
           ),
       },
     });
-    await compliance.start();
+    // Background jobs run where federation is sent (one process of a cluster, or the only one).
+    const backgroundJobs = config.cluster.role !== 'client';
+    await compliance.start(backgroundJobs);
 
     // Without federation the key and delegation endpoints are still served: tools ask them.
     const foundation = { config, signingKey: signingKey.key };
     appServices.observeEphemeral({ typing: clientApi.ephemeral.typing, receipts: clientApi.ephemeral.receipts });
-    await appServices.start();
+    await appServices.start(backgroundJobs);
     // Operator metrics (issue 12 item 4), registered on the metrics listener's registry below.
     const appServiceQueue = new AppServiceRepository(db.kysely);
     const appMetrics = createAppMetrics({
@@ -199,6 +213,9 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
     observeStateResolution = (seconds) => appMetrics.observeStateResolution(seconds);
     const longPollKind = (endpoint: Endpoint): LongPollKind | undefined =>
       endpoint.operationId === 'sync' ? 'sync' : endpoint.path === SLIDING_SYNC_PATH ? 'sliding_sync' : undefined;
+    // Known to (and knowing) the other processes before the first request can write.
+    await roomserver.ready();
+    await cluster.start();
     const http = await startHttp({
       config,
       logger,
@@ -242,6 +259,7 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
         await federation?.close();
         await media.close();
         await mediaFetcher?.close();
+        await cluster?.close();
       } finally {
         await db.close();
       }
@@ -251,6 +269,7 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
       : { close, clientPort: http.clientPort, federationPort: http.federationPort, metricsPort: http.metricsPort };
   } catch (error) {
     // A failed start must not leave the database lock held.
+    await cluster?.close().catch(() => undefined);
     await db.close();
     throw error;
   }

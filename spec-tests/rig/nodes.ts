@@ -471,3 +471,57 @@ async function withAdminClient<T>(url: string, fn: (client: pg.Client) => Promis
     await client.end();
   }
 }
+
+export interface SiblingProcess {
+  /** `http://127.0.0.1:<client port>` of this process. */
+  readonly clientUrl: string;
+  readonly metricsUrl: string;
+  readonly pid: number;
+  logs(): string;
+  /** SIGTERM and wait for exit; removes its folder (the database stays the node's). Idempotent. */
+  stop(): Promise<NodeExit>;
+}
+
+/**
+ * Starts another Stoa process of `node`'s homeserver (DESIGN.md "Scale"): the same server
+ * name, signing key, database and media store, its own ports and folder, with
+ * `configOverrides` (e.g. `{ cluster: { role: 'client' } }`) merged in.
+ */
+export async function startSibling(node: TestNode, configOverrides: ConfigOverrides = {}): Promise<SiblingProcess> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stoa-sibling-'));
+  try {
+    const [clientPort, federationPort, metricsPort] = await distinctFreePorts(3);
+    if (clientPort === undefined || federationPort === undefined || metricsPort === undefined) throw new Error('unreachable');
+    const listeners = node.config['listeners'] as { readonly federation: { readonly [key: string]: ConfigValue } };
+    const config = deepMerge(
+      deepMerge(node.config, {
+        listeners: {
+          client: { bind: '127.0.0.1', port: clientPort },
+          federation: { ...listeners.federation, port: federationPort },
+        },
+        data_dir: dataDir,
+        metrics: { enabled: true, bind: '127.0.0.1', port: metricsPort },
+      }),
+      configOverrides,
+    );
+    const configPath = join(dataDir, 'homeserver.yaml');
+    await writeFile(configPath, stringifyYaml(config));
+    const launched = await launch(configPath, 150_000);
+    let stopped: Promise<NodeExit> | undefined;
+    return {
+      clientUrl: `http://127.0.0.1:${launched.listening.client_port}`,
+      metricsUrl: `http://127.0.0.1:${launched.listening.metrics_port ?? metricsPort}`,
+      pid: launched.proc.pid ?? -1,
+      logs: () => launched.output.text(),
+      stop: () =>
+        (stopped ??= (async () => {
+          const exit = await terminate(launched.proc, launched.exited);
+          await rm(dataDir, { recursive: true, force: true });
+          return exit;
+        })()),
+    };
+  } catch (error) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}

@@ -33,7 +33,8 @@ export interface AppServiceLayer {
   /** Typing and receipts for services with `receive_ephemeral` (call before start). */
   observeEphemeral(sources: EphemeralSources): void;
   /** Registers missing sender users and starts pushing events. */
-  start(): Promise<void>;
+  /** `deliver` false: another process of the cluster pushes the transactions. */
+  start(deliver?: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,12 +54,13 @@ export function createAppServiceLayer(options: AppServiceLayerOptions): AppServi
     services,
     clientEndpoints: [pingEndpoint(services, (id) => worker.retryNow(id))],
     observeEphemeral: (sources) => worker.observeEphemeral(sources),
-    async start() {
+    async start(deliver = true) {
       await services.ensureSenderUsers();
       for (const r of options.registrations) {
         logger.info({ appservice: r.id, url: r.url, sender: r.senderUserId, file: r.file }, 'application service registered');
       }
-      worker.start();
+      // One process of a cluster delivers transactions.
+      if (deliver) worker.start();
     },
     async close() {
       // In-flight pushes are abandoned (resent after the restart), not waited for.

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { ProcessRole } from '../config/types.ts';
 import { UsageError } from './io.ts';
 
 export type CommandName = 'start' | 'migrate' | 'generate-keys' | 'help' | SelfParsingCommand;
@@ -13,7 +14,13 @@ export interface ParsedCommand {
   readonly output: string | undefined;
   /** For a SelfParsingCommand: the arguments after the command name. */
   readonly args?: readonly string[];
+  /** `start --role`: overrides `cluster.role`. */
+  readonly role?: ProcessRole;
+  /** `start --federation-shard I/N`: overrides `cluster.federation_sender_index` / `_instances`. */
+  readonly federationShard?: { readonly index: number; readonly instances: number };
 }
+
+const ROLES: readonly ProcessRole[] = ['all', 'client', 'federation-sender'];
 
 const COMMANDS: Readonly<Record<Exclude<CommandName, SelfParsingCommand>, readonly ('config' | 'output')[]>> = {
   start: ['config'],
@@ -46,7 +53,30 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   if (values.config !== undefined && values.output !== undefined) {
     throw new UsageError('give either --config or --output, not both');
   }
-  return { command: name, config: values.config, output: values.output };
+  if (name !== 'start' && (values.role !== undefined || values['federation-shard'] !== undefined)) {
+    throw new UsageError(`"${name}" does not take --role or --federation-shard`);
+  }
+  let role: ProcessRole | undefined;
+  if (values.role !== undefined) {
+    if (!(ROLES as readonly string[]).includes(values.role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+    role = values.role as ProcessRole;
+  }
+  let federationShard: { index: number; instances: number } | undefined;
+  const shard = values['federation-shard'];
+  if (shard !== undefined) {
+    const match = /^(\d{1,4})\/(\d{1,4})$/.exec(shard);
+    const index = Number(match?.[1]);
+    const instances = Number(match?.[2]);
+    if (match === null || instances < 1 || index >= instances) throw new UsageError('--federation-shard must be I/N with 0 <= I < N');
+    federationShard = { index, instances };
+  }
+  return {
+    command: name,
+    config: values.config,
+    output: values.output,
+    ...(role === undefined ? {} : { role }),
+    ...(federationShard === undefined ? {} : { federationShard }),
+  };
 }
 
 function isCommand(name: string): name is Exclude<CommandName, SelfParsingCommand> {
@@ -61,6 +91,8 @@ function parseOptions(argv: readonly string[]) {
         config: { type: 'string', short: 'c' },
         output: { type: 'string', short: 'o' },
         help: { type: 'boolean', short: 'h' },
+        role: { type: 'string' },
+        'federation-shard': { type: 'string' },
       },
       allowPositionals: true,
       strict: true,

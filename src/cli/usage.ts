@@ -1,7 +1,9 @@
 export const USAGE = `Usage: stoa <command> [options]
 
 Commands:
-  start [--config FILE]                    run the homeserver (SIGTERM/SIGINT stop it cleanly)
+  start [--config FILE] [--role all|client|federation-sender] [--federation-shard I/N]
+                                           run the homeserver (SIGTERM/SIGINT stop it cleanly);
+                                           --role and --federation-shard override cluster.*
   migrate [--config FILE]                  apply pending database migrations and exit
   generate-keys [--config FILE | --output PATH]
                                            write a new signing key (never overwrites one)

@@ -152,7 +152,7 @@ export function createClientApi(deps: ClientApiDeps): ClientApi {
     serverName: deps.config.server_name,
     logger: deps.logger,
     clock: deps.clock,
-    streams: deps.e2eeStreams ?? createE2eeStreams(deps.db),
+    streams: deps.e2eeStreams ?? createE2eeStreams(deps.db, deps.roomserver.cluster),
     federation: deps.e2eeFederation,
     uia: authentication.uia,
     accounts: authentication.service,
@@ -175,7 +175,8 @@ export function createClientApi(deps: ClientApiDeps): ClientApi {
     clock: deps.clock,
     allowPrivateAddresses: deps.config.push.allow_private_addresses,
   });
-  pusherWorker.start();
+  // One process delivers pushes (DESIGN.md "Scale"): a client-only process leaves it to the others.
+  if (deps.config.cluster.role !== 'client') pusherWorker.start();
   closers.push(() => pusherWorker.close());
   const relationIndexer = new RelationIndexer({ db: deps.db, roomserver: deps.roomserver, logger: deps.logger });
   relationIndexer.start();

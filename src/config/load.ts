@@ -156,10 +156,18 @@ function deriveConfig(doc: ValidatedConfigDocument, source: ConfigSource): StoaC
     app_service_config_files: doc.app_service_config_files.map(resolvePath),
     password_config: { enabled: doc.password_config.enabled },
     sso: ssoConfig(doc.sso, fail),
+    cluster: clusterConfig(doc.cluster, fail),
     push: { allow_private_addresses: doc.push.allow_private_addresses },
     user_directory: { ...doc.user_directory },
     retention: { ...doc.retention, default_policy: { ...doc.retention.default_policy } },
   };
+}
+
+function clusterConfig(cluster: ValidatedConfigDocument['cluster'], fail: (key: string, problem: string) => never): StoaConfig['cluster'] {
+  if (cluster.federation_sender_index >= cluster.federation_sender_instances) {
+    fail('cluster.federation_sender_index', `must be below federation_sender_instances (${cluster.federation_sender_instances})`);
+  }
+  return { ...cluster };
 }
 
 function ssoConfig(sso: ValidatedConfigDocument['sso'], fail: (key: string, problem: string) => never): StoaConfig['sso'] {

@@ -56,6 +56,7 @@ export interface ValidatedConfigDocument {
   app_service_config_files: string[];
   password_config: { enabled: boolean };
   push: { allow_private_addresses: boolean };
+  cluster: { role: 'all' | 'client' | 'federation-sender'; federation_sender_instances: number; federation_sender_index: number; heartbeat_ms: number };
   user_directory: {
     enabled: boolean;
     search_all_users: boolean;

@@ -170,6 +170,8 @@ export interface StoaConfig {
     readonly enabled: boolean;
   };
   readonly sso: SsoConfig;
+  /** Several processes on one PostgreSQL (DESIGN.md "Scale"). */
+  readonly cluster: ClusterConfig;
   readonly push: {
     /** Deliver to push gateways on non-public addresses (test networks, an in-house gateway). */
     readonly allow_private_addresses: boolean;
@@ -212,4 +214,13 @@ export interface UserDirectoryConfig {
   readonly require_auth_for_profile_requests: boolean;
   /** /profile answers 403 unless the requester may see the user through a room (§ "Profiles"). */
   readonly limit_profile_requests_to_users_who_share_rooms: boolean;
+}
+
+export type ProcessRole = 'all' | 'client' | 'federation-sender';
+
+export interface ClusterConfig {
+  readonly role: ProcessRole;
+  readonly federation_sender_instances: number;
+  readonly federation_sender_index: number;
+  readonly heartbeat_ms: number;
 }

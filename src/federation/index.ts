@@ -182,6 +182,12 @@ export function createFederation(deps: FederationDeps): Federation {
     transport: federationClientTransport(transport.client),
     logger: log.child({ component: 'federation-sender' }),
     clock,
+    sending: {
+      enabled: config.cluster.role !== 'client',
+      index: config.cluster.federation_sender_index,
+      instances: config.cluster.federation_sender_instances,
+    },
+    cluster: roomserver.cluster,
   });
   // Subscribes at once; resuming the queued destinations continues in the background.
   sender.start().catch((err: unknown) => log.error({ err }, 'federation sender could not resume its queue'));

@@ -11,7 +11,7 @@ import type { Endpoint } from './define-endpoint.ts';
 
 /** What the roomserver's output announces, as far as metrics care. */
 export interface PersistedEventSource {
-  onNewEvent(listener: (event: { readonly origin: string }) => void): () => void;
+  onNewEvent(listener: (event: { readonly origin: string; readonly writtenElsewhere?: boolean }) => void): () => void;
 }
 
 export interface FederationQueueSource {
@@ -80,6 +80,8 @@ export function createAppMetrics(sources: AppMetricsSources): AppMetrics {
   persisted.inc({ origin: 'local' }, 0);
   persisted.inc({ origin: 'federation' }, 0);
   const unsubscribe = sources.roomserver.onNewEvent((event) => {
+    // Each process counts what it persisted.
+    if (event.writtenElsewhere === true) return;
     persisted.inc({ origin: event.origin === sources.serverName ? 'local' : 'federation' });
   });
 

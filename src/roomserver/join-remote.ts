@@ -173,9 +173,8 @@ export async function seedRemoteJoin(
     createdTs: env.now,
   });
   env.snapshots.set(snapshotId, stateBefore);
-  const streamOrdering = await store.events.nextStreamOrdering();
+  const streamOrdering = await env.tracker.allocating(() => store.events.nextStreamOrdering());
   env.allocated.push(streamOrdering);
-  env.tracker.begin(streamOrdering);
   const view = decision.event.view;
   const row: StoredEvent = {
     eventId,

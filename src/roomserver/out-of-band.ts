@@ -102,9 +102,8 @@ export async function storeOutOfBand(
   const { pdu, roomId, target } = prepared;
   const view = pdu.view;
   const previous = await store.state.currentStateEntry(roomId, 'm.room.member', target);
-  const streamOrdering = await store.events.nextStreamOrdering();
+  const streamOrdering = await env.tracker.allocating(() => store.events.nextStreamOrdering());
   env.allocated.push(streamOrdering);
-  env.tracker.begin(streamOrdering);
   const row: StoredEvent = {
     eventId: pdu.eventId,
     roomId,

@@ -21,6 +21,12 @@ export interface NewRoomEvent {
   readonly membershipChange?: MembershipChange;
   /** Set when this event is a redaction that was applied to `redacts`. */
   readonly redacted?: string;
+  /**
+   * Committed by another Stoa process sharing the database (DESIGN.md "Scale"). Listeners
+   * that keep caches or wake readers take it; work done once per event (queueing it for
+   * federation, indexing it) is that process's.
+   */
+  readonly writtenElsewhere?: boolean;
 }
 
 export type NewEventListener = (event: NewRoomEvent) => void;

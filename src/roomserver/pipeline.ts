@@ -31,14 +31,14 @@ import {
   type StateBefore,
   type StateContext,
 } from './state.ts';
-import type { StreamTracker } from './stream-tracker.ts';
+import type { StreamPositions } from '../storage/cluster/stream-positions.ts';
 
 export interface PipelineEnv {
   readonly store: RoomStore;
   readonly snapshots: SnapshotCache;
   readonly onStateResolved: ((seconds: number) => void) | undefined;
   readonly signatures: SignatureChecker;
-  readonly tracker: StreamTracker;
+  readonly tracker: StreamPositions;
   readonly now: number;
   /** Stream positions allocated in this transaction, settled by the caller after commit/rollback. */
   readonly allocated: number[];
@@ -244,18 +244,15 @@ export async function runPipeline(env: PipelineEnv, input: PipelineInput): Promi
     return { kind: 'stored', eventId: checked.eventId, status, streamOrdering: historical.streamOrdering, redactedForHash: false, output: undefined };
   }
   const placed = historical !== undefined && !outlier;
-  const persisted = await store.events.persist({
+  const persisted = await allocatingPosition(env, !outlier && !placed, () => store.events.persist({
     event: { ...newRow, streamOrdering: placed ? historical.streamOrdering : null, prevEventIds: view.prevEvents, authEventIds: view.authEvents },
     allocateStreamOrdering: !outlier && !placed,
     removeExtremities: advances ? [...extremityIds].filter((id) => prevIds.has(id)) : [],
     addAsExtremity: advances,
     ...(input.txn !== undefined && status === 'accepted' ? { transaction: { txn: input.txn, createdTs: env.now } } : {}),
-  });
+  }));
   const { streamOrdering } = persisted;
-  if (streamOrdering !== null && !placed) {
-    env.allocated.push(streamOrdering);
-    env.tracker.begin(streamOrdering);
-  }
+  if (streamOrdering !== null && !placed) env.allocated.push(streamOrdering);
   const storedRow: StoredEvent = { ...newRow, streamOrdering, redactedBy: null };
   cache.put(loaded(storedRow, checked.json));
 
@@ -297,6 +294,26 @@ export async function runPipeline(env: PipelineEnv, input: PipelineInput): Promi
     redactedForHash: checked.redactedForHash,
     output,
   };
+}
+
+/**
+ * Runs a write that allocates a room-event stream position (`allocate`), telling the
+ * stream's tracker, so no reader passes the position before it commits (the caller settles
+ * it after the transaction).
+ */
+export async function allocatingPosition<T extends { readonly streamOrdering: number | null }>(
+  env: PipelineEnv,
+  allocate: boolean,
+  write: () => Promise<T>,
+): Promise<T> {
+  if (!allocate) return write();
+  let result: T | undefined;
+  await env.tracker.allocating(async () => {
+    result = await write();
+    return result.streamOrdering;
+  });
+  if (result === undefined) throw new Error('unreachable: the write returned nothing');
+  return result;
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

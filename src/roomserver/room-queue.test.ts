@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RoomQueue } from './room-queue.ts';
-import { StreamTracker } from './stream-tracker.ts';
 
 test('tasks of one room run one at a time, in order, even when one fails', async () => {
   const queue = new RoomQueue();
@@ -33,17 +32,4 @@ test('a blocked room does not block another room', async () => {
   assert.equal(await queue.run('!b', async () => 'b'), 'b');
   release();
   assert.equal(await blocked, 'a');
-});
-
-test('the safe stream position stays below positions still in flight', () => {
-  const tracker = new StreamTracker(5);
-  tracker.begin(6);
-  tracker.begin(7);
-  tracker.committed(7);
-  assert.equal(tracker.safePosition(), 5);
-  tracker.committed(6);
-  assert.equal(tracker.safePosition(), 7);
-  tracker.begin(8);
-  tracker.abandoned(8);
-  assert.equal(tracker.safePosition(), 7);
 });

@@ -27,7 +27,8 @@ import { RoomEventCache } from './room-cache.ts';
 import { RoomQueue } from './room-queue.ts';
 import { SignatureChecker } from './signatures.ts';
 import { SnapshotCache, stateBeforeFromPrevs, type StateContext } from './state.ts';
-import { StreamTracker } from './stream-tracker.ts';
+import { Cluster } from '../storage/cluster/cluster.ts';
+import type { StreamPositions } from '../storage/cluster/stream-positions.ts';
 
 /** "The server SHOULD NOT … more than 20 prev_events" (pdu_v4 `prev_events`). */
 const MAX_PREV_EVENTS = 20;
@@ -57,7 +58,16 @@ export interface RoomserverOptions {
   readonly federation?: FederationFetcher;
   /** Told how long each state resolution took, in seconds (the operator's metrics). */
   readonly onStateResolved?: (seconds: number) => void;
+  /** The processes sharing the database (DESIGN.md "Scale"); default: this one alone. */
+  readonly cluster?: Cluster;
 }
+
+/** The room-event stream's key in the cluster's announcements. */
+const EVENTS_STREAM = 'e';
+/** The cluster channel carrying the room events each process committed. */
+const EVENTS_CHANNEL = 'events';
+/** … and the rooms whose state they changed, with the members concerned (null: any). */
+const TOUCHED_CHANNEL = 'rooms-touched';
 
 export interface StateEventInput {
   readonly type: string;
@@ -173,7 +183,9 @@ export class Roomserver {
   readonly #queries: QueryCache;
   /** Room versions never change once a room exists. */
   readonly #roomVersions = new Map<string, string>();
-  #tracker: Promise<StreamTracker> | undefined;
+  #tracker: Promise<StreamPositions> | undefined;
+  readonly #cluster: Cluster;
+  readonly #positionListeners = new Set<(position: number) => void>();
 
   constructor(options: RoomserverOptions) {
     this.#db = options.db;
@@ -187,10 +199,24 @@ export class Roomserver {
     this.#onStateResolved = options.onStateResolved;
     this.#output = new RoomserverOutput(options.logger);
     this.#queries = new QueryCache({ clock: this.#clock });
+    this.#cluster = options.cluster ?? new Cluster({ logger: options.logger });
+    this.#cluster.onAttachment(EVENTS_CHANNEL, (item) => this.#committedElsewhere(item as NewRoomEvent));
+    // The room events cache checks a room's head under its lock; the query cache hears here.
+    this.#cluster.onAttachment(TOUCHED_CHANNEL, (item) => {
+      const touched = item as { roomId?: unknown; members?: unknown };
+      if (typeof touched.roomId !== 'string') return;
+      const members = Array.isArray(touched.members) ? new Set(touched.members.filter((m): m is string => typeof m === 'string')) : undefined;
+      this.#invalidateQueries(touched.roomId, members);
+    });
   }
 
   get serverName(): string {
     return this.#serverName;
+  }
+
+  /** The processes sharing the database (the other streams share positions through it too). */
+  get cluster(): Cluster {
+    return this.#cluster;
   }
 
   onNewEvent(listener: NewEventListener): () => void {
@@ -743,8 +769,15 @@ export class Roomserver {
         // changed is not tracked, so trust nothing cached about the room.
         this.#roomEvents.forget(roomId);
         this.#invalidateQueries(roomId, undefined);
+        this.#cluster.attach(TOUCHED_CHANNEL, { roomId, members: null });
       } else if (touched.state) {
         this.#invalidateQueries(roomId, touched.members);
+        // A long list would not fit a message: the others then forget every user's queries.
+        this.#cluster.attach(TOUCHED_CHANNEL, { roomId, members: touched.members.size > 100 ? null : [...touched.members] });
+      }
+      for (const output of result.outputs) {
+        if (output === undefined) continue;
+        this.#cluster.attach(EVENTS_CHANNEL, output);
       }
       for (const position of allocated) tracker.committed(position);
       for (const output of result.outputs) if (output !== undefined) this.#output.emit(output);
@@ -763,9 +796,36 @@ export class Roomserver {
     for (const userId of members) this.#queries.invalidate(`user:${userId}`);
   }
 
-  #streamTracker(): Promise<StreamTracker> {
-    this.#tracker ??= this.#store.events.maxStreamOrdering().then((max) => new StreamTracker(max));
+  #streamTracker(): Promise<StreamPositions> {
+    this.#tracker ??= this.#store.events.maxStreamOrdering().then((max) => {
+      const stream = this.#cluster.stream(EVENTS_STREAM, max);
+      stream.onAdvance((position) => {
+        for (const listener of [...this.#positionListeners]) listener(position);
+      });
+      return stream;
+    });
     return this.#tracker;
+  }
+
+  /** Reads the stream's start, so the cluster announces it from the first message on. */
+  async ready(): Promise<void> {
+    await this.#streamTracker();
+  }
+
+  /**
+   * A room event another Stoa process committed (it told us over the cluster bus): what
+   * this process cached about the room may be out of date, and its listeners hear of the
+   * event (marked `writtenElsewhere`, so work done once per event is not done twice).
+   */
+  #committedElsewhere(event: NewRoomEvent): void {
+    if (typeof event !== 'object' || event === null || typeof event.roomId !== 'string') return;
+    this.#output.emit({ ...event, writtenElsewhere: true });
+  }
+
+  /** Called each time the readable end of the room-event stream advances (by any process). */
+  onStreamAdvance(listener: (position: number) => void): () => void {
+    this.#positionListeners.add(listener);
+    return () => this.#positionListeners.delete(listener);
   }
 
   // --- queries -------------------------------------------------------------------------------

@@ -7,6 +7,8 @@
 //
 // Structurally a `StreamSource` (src/client-api/sync/stream-source.ts).
 
+import type { Cluster } from './cluster/cluster.ts';
+import { SharedStream } from './cluster/shared-stream.ts';
 import type { StoaDatabase } from './database.ts';
 import { E2eeDeviceListsRepository } from './e2ee-device-lists-repository.ts';
 import { E2eeToDeviceRepository } from './e2ee-to-device-repository.ts';
@@ -24,11 +26,20 @@ export class E2eeStream {
   readonly #listeners = new Set<E2eeStreamListener>();
   #tail: Promise<unknown> = Promise.resolve();
   readonly #ready: Promise<void>;
+  /** Set when several processes write the stream (DESIGN.md "Scale"). */
+  readonly #shared: SharedStream | undefined;
 
-  constructor(streamKey: string, initialPosition: () => Promise<number>) {
+  constructor(streamKey: string, initialPosition: () => Promise<number>, cluster?: Cluster) {
     this.streamKey = streamKey;
+    if (cluster?.shared === true) {
+      this.#shared = new SharedStream(cluster, streamKey, 0);
+      this.#shared.onAdvance((position, scope) => {
+        for (const listener of [...this.#listeners]) listener(position, scope);
+      });
+    }
     this.#ready = this.#serial(async () => {
       this.#position = Math.max(this.#position, await initialPosition());
+      this.#shared?.initialise(this.#position);
     });
     // Writers await it and see the error; this only keeps it from being unhandled.
     this.#ready.catch(() => undefined);
@@ -39,7 +50,7 @@ export class E2eeStream {
   }
 
   currentPosition(): number {
-    return this.#position;
+    return this.#shared?.currentPosition() ?? this.#position;
   }
 
   onAdvance(listener: E2eeStreamListener): () => void {
@@ -54,12 +65,18 @@ export class E2eeStream {
   async write<T>(write: () => Promise<{ readonly position: number | undefined; readonly scope?: E2eeStreamScope; readonly result: T }>): Promise<T> {
     await this.#ready;
     return this.#serial(async () => {
-      const outcome = await write();
-      if (outcome.position !== undefined && outcome.position > this.#position) {
-        this.#position = outcome.position;
-        for (const listener of [...this.#listeners]) listener(outcome.position, outcome.scope);
+      const release = this.#shared?.reserve();
+      try {
+        const outcome = await write();
+        if (outcome.position !== undefined && outcome.position > this.#position) {
+          this.#position = outcome.position;
+          if (this.#shared !== undefined) this.#shared.committed(outcome.position, outcome.scope);
+          else for (const listener of [...this.#listeners]) listener(outcome.position, outcome.scope);
+        }
+        return outcome.result;
+      } finally {
+        release?.();
       }
-      return outcome.result;
     });
   }
 
@@ -79,11 +96,11 @@ export const TO_DEVICE_STREAM_KEY = 'd';
 export const DEVICE_LISTS_STREAM_KEY = 'l';
 
 /** The two streams over one database, each starting at its stored maximum. */
-export function createE2eeStreams(db: StoaDatabase): E2eeStreams {
+export function createE2eeStreams(db: StoaDatabase, cluster?: Cluster): E2eeStreams {
   const toDevice = new E2eeToDeviceRepository(db.kysely);
   const deviceLists = new E2eeDeviceListsRepository(db.kysely);
   return {
-    toDevice: new E2eeStream(TO_DEVICE_STREAM_KEY, () => toDevice.maxStreamId()),
-    deviceLists: new E2eeStream(DEVICE_LISTS_STREAM_KEY, () => deviceLists.maxStreamId()),
+    toDevice: new E2eeStream(TO_DEVICE_STREAM_KEY, () => toDevice.maxStreamId(), cluster),
+    deviceLists: new E2eeStream(DEVICE_LISTS_STREAM_KEY, () => deviceLists.maxStreamId(), cluster),
   };
 }

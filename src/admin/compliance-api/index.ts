@@ -55,7 +55,8 @@ export interface ComplianceApi {
   readonly endpoints: readonly Endpoint[];
   readonly legalHolds: LegalHolds;
   /** Clears half-built exports and starts the retention purge timer (when `retention.enabled`). */
-  start(): Promise<void>;
+  /** `purgeJob` false: another process of the cluster runs the retention purge. */
+  start(purgeJob?: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -78,10 +79,10 @@ export function createComplianceApi(deps: ComplianceApiDeps): ComplianceApi {
   });
   return {
     legalHolds,
-    start: async () => {
+    start: async (purgeJob = true) => {
       // Bundles a crashed process left half-built; no export is running yet.
       await rm(workDir, { recursive: true, force: true });
-      job.start();
+      if (purgeJob) job.start();
     },
     close: () => job.close(),
     endpoints: [

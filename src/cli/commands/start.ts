@@ -16,7 +16,17 @@ export async function startCommand(
   exit: (code: number) => void,
 ): Promise<number | undefined> {
   const location = await locateConfig(command.config, environment, true);
-  const config = await loadConfig(location.path);
+  const loaded = await loadConfig(location.path);
+  const config = {
+    ...loaded,
+    cluster: {
+      ...loaded.cluster,
+      ...(command.role === undefined ? {} : { role: command.role }),
+      ...(command.federationShard === undefined
+        ? {}
+        : { federation_sender_index: command.federationShard.index, federation_sender_instances: command.federationShard.instances }),
+    },
+  };
   const logger = createLogger(environment.logLevel ?? config.log_level);
   if (location.generated) {
     logger.info(

@@ -82,7 +82,7 @@ export function createE2ee(deps: E2eeDeps): E2ee {
   // Servers that start to share a room with a local user get the user's device list.
   deps.roomserver.onNewEvent((event) => {
     const change = event.membershipChange;
-    if (change === undefined) return;
+    if (change === undefined || event.writtenElsewhere === true) return;
     deviceLists.membershipChanged(event.roomId, change).catch((err: unknown) => {
       logger.warn({ err, room_id: event.roomId }, 'could not send device lists to servers new to a room');
     });

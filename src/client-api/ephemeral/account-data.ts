@@ -27,7 +27,7 @@ const ROOM_ID = /^!.+$/;
 
 export class AccountDataService extends StreamPosition implements AccountDataSource {
   readonly #repo: AccountDataRepository;
-  readonly #writer = new SerialWriter();
+  readonly #writer = new SerialWriter(this);
   readonly #ready: Promise<void>;
 
   constructor(options: { readonly db: StoaDatabase }) {
@@ -64,7 +64,7 @@ export class AccountDataService extends StreamPosition implements AccountDataSou
     await this.#ready;
     return this.#writer.run(async () => {
       const position = await this.#repo.upsert(userId, roomId ?? GLOBAL_ACCOUNT_DATA_ROOM, type, JSON.stringify(content));
-      this.advanceTo(position);
+      this.advanceTo(position, { users: [userId] });
       return position;
     });
   }
@@ -122,7 +122,7 @@ export class AccountDataService extends StreamPosition implements AccountDataSou
       const stored = await this.#repo.find(userId, roomId, TAGS);
       const tags = tagsOf(stored === undefined ? undefined : parseContent(stored.content));
       const position = await this.#repo.upsert(userId, roomId, TAGS, JSON.stringify({ tags: change(tags) }));
-      this.advanceTo(position);
+      this.advanceTo(position, { users: [userId] });
     });
   }
 }

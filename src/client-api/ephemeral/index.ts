@@ -56,6 +56,12 @@ export function createEphemeralServices(deps: EphemeralDeps): EphemeralServices 
     clock: deps.clock,
     schedule,
   });
+  // Several processes on one database: their writes to these streams wake each other's syncs.
+  const cluster = deps.roomserver.cluster as Roomserver['cluster'] | undefined;
+  if (cluster !== undefined) {
+    for (const stream of [receipts, accountData, presence]) stream.share(cluster);
+    typing.share(cluster);
+  }
   const readMarkers = new ReadMarkers({ roomserver: deps.roomserver, accountData, receipts });
   const profile = new ProfileService({
     db: deps.db,
@@ -67,6 +73,8 @@ export function createEphemeralServices(deps: EphemeralDeps): EphemeralServices 
   });
 
   const unsubscribe = deps.roomserver.onNewEvent((event) => {
+    // The process that wrote the event does this (and tells the others of typing changes).
+    if (event.writtenElsewhere === true) return;
     // Someone who left stops typing there at once rather than at their timeout.
     const change = event.membershipChange;
     if (change !== undefined && change.membership !== 'join') typing.setTyping(event.roomId, change.target, false);

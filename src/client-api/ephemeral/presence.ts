@@ -62,7 +62,7 @@ export class PresenceService extends StreamPosition implements PresenceSource {
   readonly #serverName: string;
   readonly #clock: () => number;
   readonly #schedule: Scheduler;
-  readonly #writer = new SerialWriter();
+  readonly #writer = new SerialWriter(this);
   /** Local users who are not offline (remote users' presence is only in the table). */
   readonly #users = new Map<string, UserPresence>();
   readonly #localChangeListeners = new Set<(userId: string, view: PresenceView) => void>();

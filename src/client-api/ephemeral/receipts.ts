@@ -47,7 +47,7 @@ export class ReceiptsService extends StreamPosition implements ReceiptsSource {
   readonly #repo: ReceiptsRepository;
   readonly #roomserver: Roomserver;
   readonly #clock: () => number;
-  readonly #writer = new SerialWriter();
+  readonly #writer = new SerialWriter(this);
   readonly #updateListeners = new Set<(update: ReceiptUpdate) => void>();
   readonly #ready: Promise<void>;
 
@@ -149,7 +149,7 @@ export class ReceiptsService extends StreamPosition implements ReceiptsSource {
       eventId: input.eventId,
       ts,
     });
-    this.advanceTo(position);
+    this.advanceTo(position, { rooms: [input.roomId] });
     const update: ReceiptUpdate = { ...input, threadId: input.threadId, ts };
     for (const listener of [...this.#updateListeners]) listener(update);
   }

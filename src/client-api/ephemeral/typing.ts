@@ -2,6 +2,7 @@
 // room, in memory only, each entry expiring after the timeout its client gave. Every change,
 // expiry included, advances the typing stream so /sync long-polls wake up.
 
+import type { Cluster } from '../../storage/cluster/cluster.ts';
 import type { TypingSource } from '../sync/sources.ts';
 import type { Scheduler } from './scheduler.ts';
 import { StreamPosition } from './stream-position.ts';
@@ -10,6 +11,9 @@ import { StreamPosition } from './stream-position.ts';
 export const MAX_TYPING_TIMEOUT_MS = 120_000;
 /** When a client says `typing: true` without a timeout. */
 export const DEFAULT_TYPING_TIMEOUT_MS = 30_000;
+
+/** The cluster channel of typing changes. */
+const TYPING_CHANNEL = 'typing';
 
 export interface TypingChange {
   readonly roomId: string;
@@ -32,6 +36,7 @@ export class TypingService extends StreamPosition implements TypingSource {
   readonly #changeListeners = new Set<(change: TypingChange) => void>();
   #cancelTimer: (() => void) | undefined;
   #timerAt: number | undefined;
+  #cluster: Cluster | undefined;
 
   constructor(options: TypingServiceOptions) {
     super('t');
@@ -44,11 +49,31 @@ export class TypingService extends StreamPosition implements TypingSource {
    * has checked the user is joined. Remote users' typing (federation EDUs) comes in here too.
    */
   setTyping(roomId: string, userId: string, typing: boolean, timeoutMs = DEFAULT_TYPING_TIMEOUT_MS): void {
+    this.#cluster?.attach(TYPING_CHANNEL, { r: roomId, u: userId, t: typing, ms: timeoutMs });
+    this.#apply(roomId, userId, typing, timeoutMs, false);
+  }
+
+  /**
+   * Typing lives in memory: with several processes on one database (DESIGN.md "Scale"), each
+   * tells the others of the changes it takes, so every process's /sync shows them.
+   */
+  override share(cluster: Cluster): void {
+    if (!cluster.shared || this.#cluster !== undefined) return;
+    this.#cluster = cluster;
+    cluster.onAttachment(TYPING_CHANNEL, (item) => {
+      const change = item as { r?: unknown; u?: unknown; t?: unknown; ms?: unknown };
+      if (typeof change.r !== 'string' || typeof change.u !== 'string' || typeof change.t !== 'boolean' || typeof change.ms !== 'number') return;
+      this.#apply(change.r, change.u, change.t, change.ms, true);
+    });
+  }
+
+  /** `elsewhere`: another process took the change (and told federation of it). */
+  #apply(roomId: string, userId: string, typing: boolean, timeoutMs: number, elsewhere: boolean): void {
     const users = this.#typing.get(roomId);
     if (!typing) {
       if (users?.delete(userId) !== true) return;
       if (users.size === 0) this.#typing.delete(roomId);
-      this.#changed([roomId], { roomId, userId, typing: false });
+      this.#changed([roomId], elsewhere, { roomId, userId, typing: false });
       return;
     }
     const expiresAt = this.#clock() + Math.min(Math.max(timeoutMs, 0), MAX_TYPING_TIMEOUT_MS);
@@ -57,7 +82,7 @@ export class TypingService extends StreamPosition implements TypingSource {
     else users.set(userId, expiresAt);
     this.#armTimer();
     // Extending a running timeout changes nothing a client can see.
-    if (!wasTyping) this.#changed([roomId], { roomId, userId, typing: true });
+    if (!wasTyping) this.#changed([roomId], elsewhere, { roomId, userId, typing: true });
   }
 
   /** Users currently typing in a room, in a stable order. */
@@ -90,11 +115,12 @@ export class TypingService extends StreamPosition implements TypingSource {
     this.#timerAt = undefined;
   }
 
-  #changed(roomIds: readonly string[], ...changes: TypingChange[]): void {
+  #changed(roomIds: readonly string[], elsewhere: boolean, ...changes: TypingChange[]): void {
     const position = this.currentPosition() + 1;
     for (const roomId of roomIds) this.#changedAt.set(roomId, position);
     this.#pruneChangeLog();
-    this.advanceTo(position);
+    this.advanceTo(position, { rooms: roomIds });
+    if (elsewhere) return;
     for (const change of changes) for (const listener of [...this.#changeListeners]) listener(change);
   }
 
@@ -126,7 +152,7 @@ export class TypingService extends StreamPosition implements TypingSource {
       }
       if (users.size === 0) this.#typing.delete(roomId);
     }
-    if (rooms.length > 0) this.#changed(rooms, ...changes);
+    if (rooms.length > 0) this.#changed(rooms, false, ...changes);
     this.#armTimer();
   }
 

@@ -18,6 +18,8 @@ import { streamPosition, type SyncPosition } from './sync-token.ts';
 export interface NotifierRoomserver {
   onNewEvent(listener: (event: NewRoomEvent) => void): () => void;
   latestStreamPosition(): Promise<number>;
+  /** The safe position advanced without a new event here (another process's promise moved). */
+  onStreamAdvance?(listener: (position: number) => void): () => void;
 }
 
 export type WaitOutcome = 'woken' | 'timeout' | 'closed' | 'aborted';
@@ -112,6 +114,8 @@ export class Notifier {
     this.#roomserver = roomserver;
     this.#roomLog = new BoundedLog(capacity);
     this.#unsubscribe.push(roomserver.onNewEvent((event) => this.#onRoomEvent(event)));
+    const advanced = roomserver.onStreamAdvance?.((safe) => this.#announceUpTo(safe));
+    if (advanced !== undefined) this.#unsubscribe.push(advanced);
     for (const source of sources) {
       const log = new BoundedLog<SourceEntry>(capacity);
       this.#sourceLogs.set(source.streamKey, log);

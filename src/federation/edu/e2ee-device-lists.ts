@@ -151,7 +151,7 @@ export class DeviceListUpdateEduHandler implements EduHandler {
    */
   onNewEvent(event: NewRoomEvent): void {
     const change = event.membershipChange;
-    if (this.#closed || change === undefined || change.membership === 'join' || change.previous !== 'join') return;
+    if (this.#closed || change === undefined || event.writtenElsewhere === true || change.membership === 'join' || change.previous !== 'join') return;
     const local = serverNameOf(change.target) === this.#deps.serverName;
     const members = this.#deps.members;
     if (local && members === undefined) return;

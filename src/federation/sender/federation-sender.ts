@@ -7,6 +7,7 @@
 import { serverNameOf } from '../../rooms/identifiers.ts';
 import type { JsonObject } from '../../rooms/json.ts';
 import type { NewEventListener, NewRoomEvent } from '../../roomserver/index.ts';
+import type { Cluster } from '../../storage/cluster/cluster.ts';
 import type { StoaDatabase } from '../../storage/database.ts';
 import { FederationOutboxRepository } from '../../storage/federation-outbox-repository.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
@@ -29,6 +30,28 @@ export interface FederationSenderOptions {
   readonly clock?: () => number;
   readonly timers?: SenderTimers;
   readonly limits?: Partial<QueueLimits>;
+  /**
+   * Several processes on one database (DESIGN.md "Scale"): whether this one sends at all,
+   * and which destinations (those whose name hashes to `index` of `instances`). The others
+   * only queue rows and tell the senders over the cluster bus. Default: sends everything.
+   */
+  readonly sending?: { readonly enabled: boolean; readonly index: number; readonly instances: number };
+  readonly cluster?: Cluster;
+  /** How often a sender looks for rows queued without a word on the bus (ms). Default 10 s. */
+  readonly pollMs?: number;
+}
+
+/** The cluster channel on which processes that queue rows wake the process that sends them. */
+const OUTBOX_CHANNEL = 'outbox';
+
+/** Which of `instances` federation senders sends to `destination` (FNV-1a of its name). */
+export function senderShardOf(destination: string, instances: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < destination.length; i++) {
+    hash ^= destination.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % instances;
 }
 
 export const DEFAULT_LIMITS: QueueLimits = {
@@ -67,6 +90,8 @@ export class FederationSender {
   /** Events are queued in the order the roomserver announced them. */
   #intake: Promise<void> = Promise.resolve();
   #unsubscribe: (() => void) | undefined;
+  #unsubscribeCluster: (() => void) | undefined;
+  #poll: NodeJS.Timeout | undefined;
   #stopped = false;
 
   constructor(options: FederationSenderOptions) {
@@ -80,7 +105,34 @@ export class FederationSender {
   /** Subscribes to new events and resumes every destination that still has queued rows. */
   async start(): Promise<void> {
     this.#unsubscribe ??= this.#options.rooms.onNewEvent((event) => this.#onNewEvent(event));
-    for (const destination of await this.#outbox.pendingDestinations()) this.#wake(destination);
+    if (!this.#sends) return;
+    this.#unsubscribeCluster ??= this.#options.cluster?.onAttachment(OUTBOX_CHANNEL, (item) => {
+      if (typeof item === 'string' && this.#mine(item)) this.#wake(item);
+    });
+    if (this.#options.cluster?.shared === true && this.#poll === undefined) {
+      // A word on the bus can be lost (a dropped connection): rows never are.
+      this.#poll = setInterval(() => void this.#resume(), this.#options.pollMs ?? 10_000);
+      this.#poll.unref();
+    }
+    await this.#resume();
+  }
+
+  get #sends(): boolean {
+    return this.#options.sending?.enabled ?? true;
+  }
+
+  #mine(destination: string): boolean {
+    const sending = this.#options.sending;
+    if (sending === undefined) return true;
+    return sending.enabled && senderShardOf(destination, sending.instances) === sending.index;
+  }
+
+  async #resume(): Promise<void> {
+    try {
+      for (const destination of await this.#outbox.pendingDestinations()) if (this.#mine(destination)) this.#wake(destination);
+    } catch (err) {
+      this.#options.logger.error({ err }, 'could not read the federation queue');
+    }
   }
 
   /** Stops taking events and waits for the transactions in flight. */
@@ -88,6 +140,8 @@ export class FederationSender {
     this.#stopped = true;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    this.#unsubscribeCluster?.();
+    if (this.#poll !== undefined) clearInterval(this.#poll);
     await this.#intake;
     await Promise.all([...this.#queues.values()].map((q) => q.stop()));
   }
@@ -163,7 +217,8 @@ export class FederationSender {
   }
 
   #onNewEvent(event: NewRoomEvent): void {
-    if (this.#stopped || event.origin !== this.#options.serverName) return;
+    // The process that wrote an event queues it (another process's events come here too).
+    if (this.#stopped || event.origin !== this.#options.serverName || event.writtenElsewhere === true) return;
     this.#intake = this.#intake
       .then(() => this.#enqueueLocalEvent(event))
       .catch((err: unknown) => {
@@ -183,7 +238,10 @@ export class FederationSender {
 
   /** Rows queued after stop() stay in the table for the next start. */
   #wake(destination: string): void {
-    if (!this.#stopped) this.#queue(destination).wake();
+    if (this.#stopped) return;
+    if (this.#mine(destination)) this.#queue(destination).wake();
+    // The process that sends to it hears once what is queued now has committed.
+    else this.#options.cluster?.attach(OUTBOX_CHANNEL, destination);
   }
 
   #queue(destination: string): DestinationQueue {

@@ -60,6 +60,7 @@ export class UpgradeFollower {
 
   #onEvent(event: NewRoomEvent): void {
     const change = event.membershipChange;
+    if (event.writtenElsewhere === true) return;
     if (event.type !== 'm.room.member' || change === undefined || change.membership !== 'join' || change.previous === 'join') return;
     if (serverNameOf(change.target) !== this.#deps.serverName) return;
     const work = this.follow(event.roomId, change.target)

@@ -1,0 +1,126 @@
+// Issue 12 item 2, DESIGN.md "Scale": two Stoa processes of one homeserver on one
+// PostgreSQL, behind nginx (from Debian, started here), with senders on both. Every client
+// must see every event, in the same order, whichever process serves its /sync: stream
+// positions stay monotonic across processes (each process announces over LISTEN/NOTIFY the
+// position below which it will commit nothing more) and a process's /sync long-polls wake
+// for the other's writes. Typing (held in memory) crosses over too.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { request } from './rig/http.ts';
+import { nginxBinary, startLoadBalancer, type LoadBalancer } from './rig/nginx.ts';
+import { startNodes, startSibling, testPostgresUrl, type SiblingProcess, type TestNode } from './rig/nodes.ts';
+import { authHeaders, registerUser, type RegisteredUser } from './rig/users.ts';
+
+const skip =
+  testPostgresUrl() === undefined
+    ? 'needs STOA_TEST_POSTGRES_URL (processes share a PostgreSQL database)'
+    : nginxBinary() === undefined
+      ? 'needs nginx (apt-get install nginx-light; .ci/run installs it)'
+      : false;
+
+const USERS = 4;
+const MESSAGES_PER_USER = 25;
+
+let node: TestNode;
+let sibling: SiblingProcess;
+let lb: LoadBalancer;
+const users: RegisteredUser[] = [];
+let roomId: string;
+
+before(async () => {
+  if (skip !== false) return;
+  [node] = (await startNodes(1, { engine: 'postgres', configOverrides: { cluster: { heartbeat_ms: 200 } } })) as [TestNode];
+  sibling = await startSibling(node, { cluster: { role: 'client' } });
+  lb = await startLoadBalancer([node.clientUrl, sibling.clientUrl]);
+  for (let i = 0; i < USERS; i++) users.push(await registerUser(node, `user${i}`));
+});
+
+after(async () => {
+  await lb?.stop();
+  await sibling?.stop();
+  await node?.stop();
+});
+
+async function call(base: string, user: RegisteredUser, method: string, path: string, body?: unknown) {
+  const response = await request(`${base}${path}`, { method, headers: authHeaders(user), ...(body === undefined ? {} : { body }) });
+  assert.equal(response.status, 200, `${method} ${path} via ${base}: ${response.status} ${response.text}`);
+  return response.body as Record<string, unknown>;
+}
+
+interface SyncRoom {
+  timeline?: { events?: Array<{ event_id: string; type: string }>; limited?: boolean };
+  ephemeral?: { events?: Array<{ type: string; content: { user_ids?: string[] } }> };
+}
+
+function joinedRoom(body: Record<string, unknown>): SyncRoom | undefined {
+  return (body['rooms'] as { join?: Record<string, SyncRoom> } | undefined)?.join?.[roomId];
+}
+
+const FILTER = encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 1000 } } }));
+
+test('two processes behind nginx: every client sees every event in the same order', { skip }, async () => {
+  const [creator] = users as [RegisteredUser];
+  roomId = String((await call(lb.url, creator, 'POST', '/_matrix/client/v3/createRoom', { preset: 'public_chat' }))['room_id']);
+  for (const user of users.slice(1)) await call(lb.url, user, 'POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, {});
+
+  // Each user follows the room through the load balancer: its long-polls land on either process.
+  const seen: string[][] = users.map(() => []);
+  const syncs: Array<Promise<void>> = [];
+  const total = USERS * MESSAGES_PER_USER;
+  const deadline = Date.now() + 120_000;
+  for (const [i, user] of users.entries()) {
+    let since = String((await call(lb.url, user, 'GET', `/_matrix/client/v3/sync?filter=${FILTER}`))['next_batch']);
+    syncs.push(
+      (async () => {
+        while ((seen[i] as string[]).length < total && Date.now() < deadline) {
+          const body = await call(lb.url, user, 'GET', `/_matrix/client/v3/sync?filter=${FILTER}&timeout=5000&since=${encodeURIComponent(since)}`);
+          since = String(body['next_batch']);
+          const room = joinedRoom(body);
+          assert.notEqual(room?.timeline?.limited, true, 'a gap: the timeline was limited');
+          for (const event of room?.timeline?.events ?? []) if (event.type === 'm.room.message') (seen[i] as string[]).push(event.event_id);
+        }
+      })(),
+    );
+  }
+
+  // Senders on both processes: alternately straight to each and through the balancer.
+  const bases = [node.clientUrl, sibling.clientUrl, lb.url];
+  await Promise.all(
+    users.map(async (user, u) => {
+      for (let m = 0; m < MESSAGES_PER_USER; m++) {
+        const base = bases[(u + m) % bases.length] as string;
+        await call(base, user, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/t${m}`, { msgtype: 'm.text', body: `${u}/${m}` });
+      }
+    }),
+  );
+  await Promise.all(syncs);
+
+  for (const [i, ids] of seen.entries()) {
+    assert.equal(ids.length, total, `user${i} saw ${ids.length} of ${total} messages`);
+    assert.equal(new Set(ids).size, total, `user${i} saw a message twice`);
+    assert.deepEqual(ids, seen[0], `user${i} saw another order than user0`);
+  }
+  // The order is the room's stream order, as /messages tells it from either process.
+  for (const base of [node.clientUrl, sibling.clientUrl]) {
+    const messages = await call(base, creator, 'GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=1000`);
+    const chunk = (messages['chunk'] as Array<{ event_id: string; type: string }>).filter((e) => e.type === 'm.room.message');
+    assert.deepEqual(chunk.map((e) => e.event_id).reverse(), seen[0]);
+  }
+});
+
+test('typing set on one process wakes a long-poll on the other', { skip }, async () => {
+  const [alice, bob] = users as [RegisteredUser, RegisteredUser];
+  const since = String((await call(node.clientUrl, bob, 'GET', `/_matrix/client/v3/sync?filter=${FILTER}`))['next_batch']);
+  const poll = call(node.clientUrl, bob, 'GET', `/_matrix/client/v3/sync?filter=${FILTER}&timeout=20000&since=${encodeURIComponent(since)}`);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const started = Date.now();
+  await call(sibling.clientUrl, alice, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/typing/${encodeURIComponent(alice.userId)}`, {
+    typing: true,
+    timeout: 30000,
+  });
+  const body = await poll;
+  assert.ok(Date.now() - started < 15_000, 'the long-poll was not woken by the typing change');
+  const typing = joinedRoom(body)?.ephemeral?.events?.find((e) => e.type === 'm.typing');
+  assert.deepEqual(typing?.content.user_ids, [alice.userId]);
+});
