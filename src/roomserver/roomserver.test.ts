@@ -170,6 +170,30 @@ describeEngines('roomserver', (getDb) => {
     assert.equal(all.filter((e) => e.type === 'm.room.message').length, 50);
   });
 
+  test('sends waiting together share one write: a refused one fails alone, a repeated transaction ID sends once', async () => {
+    const { roomId } = await rs.createRoom({ creator: ALICE, roomVersion: '12' });
+    const outcomes = await Promise.allSettled([
+      rs.sendEvent({ roomId, sender: ALICE, type: 'm.room.message', content: { body: 'a' } }),
+      // CAROL is not in the room (auth rules: the sender must be joined).
+      rs.sendEvent({ roomId, sender: CAROL, type: 'm.room.message', content: { body: 'refused' } }),
+      rs.sendEvent({ roomId, sender: ALICE, type: 'm.room.message', content: { body: 'b' }, txnId: 'same', deviceId: 'D' }),
+      rs.sendEvent({ roomId, sender: ALICE, type: 'm.room.message', content: { body: 'b' }, txnId: 'same', deviceId: 'D' }),
+      rs.sendEvent({ roomId, sender: ALICE, type: 'm.room.message', content: { body: 'c' } }),
+    ]);
+    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    assert.ok(outcomes[1]?.status === 'rejected' && outcomes[1].reason instanceof EventNotAllowedError);
+    const sent = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    assert.equal(sent[1]?.eventId, sent[2]?.eventId, 'the repeated transaction ID got the first send back');
+    const unique = [...new Map(sent.map((e) => [e.eventId, e])).values()].sort((x, y) => x.streamOrdering - y.streamOrdering);
+    assert.equal(unique.length, 3);
+    for (let i = 1; i < unique.length; i++) assert.deepEqual(await prevEventsOf(rs, unique[i]?.eventId ?? ''), [unique[i - 1]?.eventId]);
+    const all = await rs.eventsInRange({ roomId, fromStream: 0, toStream: await rs.latestStreamPosition(), limit: 100, direction: 'forward' });
+    assert.deepEqual(
+      all.filter((e) => e.type === 'm.room.message').map((e) => (e.json['content'] as { body?: string }).body),
+      ['a', 'b', 'c'],
+    );
+  });
+
   test('receivePdu: accepted, rejected, soft-failed, dropped, hash mismatch (checks on receipt 1–6)', async () => {
     const { roomId } = await rs.createRoom({ creator: ALICE, roomVersion: '12', initialState: publicRoomState(ALICE, '12') });
     const join = await remote.buildEvent(rs, roomId, { type: 'm.room.member', stateKey: BOB, sender: BOB, content: { membership: 'join' } });

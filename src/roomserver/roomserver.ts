@@ -117,6 +117,15 @@ export interface SentEvent {
   readonly streamOrdering: number;
 }
 
+interface WaitingSend {
+  readonly input: SendEventInput;
+  resolve(sent: SentEvent): void;
+  reject(error: unknown): void;
+}
+
+/** At most this many sends share one write transaction. */
+const MAX_GROUP_COMMIT = 64;
+
 export type ReceiveOutcome = 'accepted' | 'soft-failed' | 'rejected' | 'outlier' | 'dropped' | 'duplicate';
 
 export interface ReceiveResult {
@@ -175,6 +184,8 @@ export class Roomserver {
   readonly #federation: FederationFetcher | undefined;
   readonly #onStateResolved: ((seconds: number) => void) | undefined;
   readonly #queue = new RoomQueue();
+  /** Per room: sends waiting for the next write (group commit). */
+  readonly #waitingSends = new Map<string, WaitingSend[]>();
   /** One backfill per room at a time: a batch's positions are reserved in order, below the last. */
   readonly #backfills = new RoomQueue();
   readonly #output: RoomserverOutput;
@@ -271,16 +282,59 @@ export class Roomserver {
     return { roomId, eventIds };
   }
 
+  /**
+   * Sends waiting for the same room share one write transaction (group commit): one lock,
+   * one commit and one fsync for all of them, each still built on the one before. A send
+   * the auth rules refuse fails alone (it wrote nothing); the others commit.
+   */
   async sendEvent(input: SendEventInput): Promise<SentEvent> {
     const roomVersion = await this.roomVersion(input.roomId);
     if (roomVersion === undefined) throw new RoomNotFoundError(input.roomId);
     const rules = rulesOrThrow(roomVersion);
-    return this.#queue.run(input.roomId, () =>
-      this.#write(input.roomId, async (env) => {
-        const sent = await this.#sendInTransaction(env, rules, input);
-        return { value: { eventId: sent.eventId, streamOrdering: sent.streamOrdering }, outputs: [outputOf(sent.outcome)] };
-      }),
-    );
+    return new Promise<SentEvent>((resolve, reject) => {
+      const waiting = this.#waitingSends.get(input.roomId);
+      if (waiting !== undefined && waiting.length < MAX_GROUP_COMMIT) {
+        waiting.push({ input, resolve, reject });
+        return;
+      }
+      const batch: WaitingSend[] = [{ input, resolve, reject }];
+      this.#waitingSends.set(input.roomId, batch);
+      void this.#queue.run(input.roomId, () => {
+        // From here on later sends start the next batch.
+        if (this.#waitingSends.get(input.roomId) === batch) this.#waitingSends.delete(input.roomId);
+        return this.#sendBatch(input.roomId, rules, batch);
+      });
+    });
+  }
+
+  async #sendBatch(roomId: string, rules: RoomVersionRules, batch: readonly WaitingSend[]): Promise<void> {
+    let results: Array<{ ok: true; sent: SentEvent } | { ok: false; error: unknown }>;
+    try {
+      results = await this.#write(roomId, async (env) => {
+        const value: Array<{ ok: true; sent: SentEvent } | { ok: false; error: unknown }> = [];
+        const outputs: Array<NewRoomEvent | undefined> = [];
+        for (const { input } of batch) {
+          try {
+            const sent = await this.#sendInTransaction(env, rules, input);
+            value.push({ ok: true, sent: { eventId: sent.eventId, streamOrdering: sent.streamOrdering } });
+            outputs.push(outputOf(sent.outcome));
+          } catch (error) {
+            // Our refusals come before the event's first write; anything else fails the batch.
+            if (!(error instanceof RoomserverError)) throw error;
+            value.push({ ok: false, error });
+          }
+        }
+        return { value, outputs };
+      });
+    } catch (error) {
+      for (const waiting of batch) waiting.reject(error);
+      return;
+    }
+    for (const [i, waiting] of batch.entries()) {
+      const result = results[i];
+      if (result?.ok === true) waiting.resolve(result.sent);
+      else waiting.reject(result?.error ?? new Error('unreachable: no result for a send'));
+    }
   }
 
   setMembership(input: SetMembershipInput): Promise<SentEvent> {
@@ -314,8 +368,13 @@ export class Roomserver {
     if (earlier !== undefined && earlier.streamOrdering !== null) {
       return { eventId: earlier.eventId, streamOrdering: earlier.streamOrdering, outcome: undefined };
     }
-    const cache = new EventCache(store, env.roomEvents.validate(input.roomId, head.maxStreamOrdering));
-    env.caches.push(cache);
+    // A send after another in the same write builds on what that one loaded and stored (the
+    // room's head moved by this write only: the room is locked).
+    let cache = env.caches.at(-1);
+    if (cache === undefined) {
+      cache = new EventCache(store, env.roomEvents.validate(input.roomId, head.maxStreamOrdering));
+      env.caches.push(cache);
+    }
 
     const extremities = head.extremities.slice(0, MAX_PREV_EVENTS);
     await cache.load(extremities.map((e) => e.eventId));
@@ -964,7 +1023,7 @@ function acceptedLocal(outcome: PipelineOutcome): { eventId: string; streamOrder
     return { eventId: outcome.eventId, streamOrdering: outcome.streamOrdering };
   }
   // Local events get fresh IDs and pass every check, or the pipeline throws.
-  throw new RoomserverError(`local event not accepted: ${JSON.stringify(outcome)}`);
+  throw new Error(`local event not accepted: ${JSON.stringify(outcome)}`);
 }
 
 function outputOf(outcome: PipelineOutcome | undefined): NewRoomEvent | undefined {
