@@ -894,6 +894,16 @@ export class Roomserver {
     return (await this.#streamTracker()).safePosition();
   }
 
+  /**
+   * Drops everything this process caches about the room, after its stored events were
+   * changed or removed outside the pipeline (a retention purge, an admin room purge).
+   */
+  forgetRoom(roomId: string): void {
+    this.#roomEvents.forget(roomId);
+    this.#invalidateQueries(roomId, undefined);
+    this.#roomVersions.delete(roomId);
+  }
+
   async roomVersion(roomId: string): Promise<string | undefined> {
     const cached = this.#roomVersions.get(roomId);
     if (cached !== undefined) return cached;

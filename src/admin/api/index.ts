@@ -11,6 +11,7 @@ import { AccountsRepository } from '../../storage/accounts-repository.ts';
 import { AdminRepository } from '../../storage/admin-repository.ts';
 import { AliasesRepository } from '../../storage/aliases-repository.ts';
 import type { StoaDatabase } from '../../storage/database.ts';
+import { RoomPurgeRepository } from '../../storage/room-purge-repository.ts';
 import { AuditLog } from '../audit-log/audit-log.ts';
 import { webhookEndpoints } from '../webhooks/endpoints.ts';
 import { WebhookService } from '../webhooks/webhook-service.ts';
@@ -86,7 +87,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
       ...rateLimitOverrideEndpoints({ access, repository, overrides, serverName }),
       ...shadowBanEndpoints({ access, repository, bans, serverName, clock }),
       ...userEndpoints({ access, repository, accounts: deps.accounts, profiles: deps.profiles, roomserver, serverName, clock }),
-      ...roomEndpoints({ access, repository, aliases, roomserver, serverName, clock, logger }),
+      ...roomEndpoints({ access, repository, aliases, purges: new RoomPurgeRepository(db), roomserver, serverName, clock, logger }),
       ...registrationTokenEndpoints({ access, repository, accounts: new AccountsRepository(db.kysely), clock }),
       ...mediaEndpoints({ access, repository, media: deps.media, serverName }),
       ...eventReportEndpoints({ access, repository, roomserver }),

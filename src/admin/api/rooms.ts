@@ -11,23 +11,30 @@
 //   POST   /_synapse/admin/v1/rooms/{roomIdOrAlias}/make_room_admin
 //
 // Shutting a room down makes every local member leave (each leaves as itself, which the
-// auth rules always allow), optionally blocks the room, and with `purge` takes it out of the
-// directory and removes its local aliases. The room's events are kept: they may be under
-// legal hold and remain exportable; purging event content is retention's job (issue 8
-// item 3), which respects holds. The work is done before the DELETE is answered, so
-// delete_status reports `complete` (or `failed`) at once.
+// auth rules always allow) and optionally blocks the room. With `purge` (the default, as in
+// Synapse) the room is then removed from the database: its events, state, aliases,
+// directory entry and everything else ../../storage/room-purge-repository.ts lists, in one
+// transaction, after which the room is unknown here (details answer 404) and the
+// roomserver forgets what it cached about it. The purge is refused (403 M_FORBIDDEN) while
+// a legal hold covers the room or the sender of any of its events, the rule retention and
+// redaction pruning follow: checked before anything is done, and again inside the purge
+// for a hold created meanwhile. Refusals are audit-logged, and so is each purge, with what
+// it removed. Like Synapse, a purge refuses while local users are
+// still joined (a leave failed) unless `force_purge`. The work is done before the DELETE
+// is answered, so delete_status reports `complete` (or `failed`) at once.
 //
 // The room list is built, filtered and sorted in memory from two grouped queries over the
 // current state: fine for thousands of rooms, not for a server holding millions.
 
 import { randomUUID } from 'node:crypto';
 import { jsonBody, type Endpoint } from '../../http/define-endpoint.ts';
-import { invalidParam, MatrixError, notFound } from '../../http/matrix-error.ts';
+import { forbidden, invalidParam, MatrixError, notFound } from '../../http/matrix-error.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../rooms/json.ts';
 import { roomVersionRules } from '../../rooms/room-versions.ts';
 import type { Roomserver } from '../../roomserver/index.ts';
 import type { AdminRepository } from '../../storage/admin-repository.ts';
 import { AliasesRepository } from '../../storage/aliases-repository.ts';
+import { RoomUnderLegalHoldError, type RoomPurgeRepository, type RoomPurgeResult } from '../../storage/room-purge-repository.ts';
 import type { Logger } from '../../logger.ts';
 import type { AdminAccess, AdminCall } from './access.ts';
 import { adminEvent } from './admin-event.ts';
@@ -38,6 +45,7 @@ export interface RoomEndpointsDeps {
   readonly access: AdminAccess;
   readonly repository: AdminRepository;
   readonly aliases: AliasesRepository;
+  readonly purges: RoomPurgeRepository;
   readonly roomserver: Roomserver;
   readonly serverName: string;
   readonly clock: () => number;
@@ -163,7 +171,7 @@ export function roomEndpoints(deps: RoomEndpointsDeps): Endpoint[] {
     return summary;
   }
 
-  async function shutdown(roomId: string, body: DeleteRoomBody, call: AdminCall): Promise<ShutdownResult> {
+  async function shutdown(roomId: string, body: DeleteRoomBody, call: AdminCall, deleteId: string): Promise<ShutdownResult> {
     const known = (await roomserver.roomVersion(roomId)) !== undefined;
     const result: ShutdownResult = { kicked_users: [], failed_to_kick_users: [], local_aliases: [], new_room_id: null };
     if (body.block === true) await repository.blockRoom(roomId, call.requester.userId, clock());
@@ -181,15 +189,44 @@ export function roomEndpoints(deps: RoomEndpointsDeps): Endpoint[] {
       }
     }
     if (body.purge ?? true) {
-      await repository.unpublishRoom(roomId);
-      result.local_aliases = await repository.deleteAliasesOf(roomId);
+      const stillJoined = (await roomserver.members(roomId, 'join')).filter((u) => u.endsWith(`:${serverName}`));
+      if (stillJoined.length > 0 && body.force_purge !== true) {
+        throw new MatrixError(400, 'M_UNKNOWN', 'Local users are still joined to this room; not purging (force_purge overrides)');
+      }
+      const purged = await purgeRoom(roomId, call);
+      result.local_aliases = [...purged.aliases];
+      await call.audit('purge-room', roomId, purgeDetails(deleteId, purged, stillJoined));
     }
     return result;
+  }
+
+  /** Removes the room from the database, then from the roomserver's caches. */
+  async function purgeRoom(roomId: string, call: AdminCall): Promise<RoomPurgeResult> {
+    try {
+      return await deps.purges.purge(roomId);
+    } catch (error) {
+      // A hold created since the check before the shutdown: refused all the same.
+      if (error instanceof RoomUnderLegalHoldError) throw await refuseHeld(roomId, error.holdIds, call);
+      throw error;
+    } finally {
+      // Even after a rollback: a failed commit may have happened, and a cache is cheap to refill.
+      roomserver.forgetRoom(roomId);
+    }
+  }
+
+  async function refuseHeld(roomId: string, holdIds: readonly string[], call: AdminCall): Promise<MatrixError> {
+    await call.audit('purge-room-refused', roomId, { reason: 'legal-hold', hold_ids: [...holdIds] });
+    return forbidden(`The room is under legal hold (${holdIds.join(', ')}): it cannot be purged until the hold is released`);
   }
 
   async function runDeletion(roomId: string, body: DeleteRoomBody, call: AdminCall): Promise<{ deleteId: string; result: ShutdownResult }> {
     if (body.new_room_user_id !== undefined) {
       throw invalidParam('new_room_user_id is not supported: Stoa does not create replacement rooms');
+    }
+    // Before anything is done, so a held room is not even shut down by a request to purge it.
+    if (body.purge ?? true) {
+      const holds = await deps.purges.holdsCovering(roomId);
+      if (holds.length > 0) throw await refuseHeld(roomId, holds, call);
     }
     const deleteId = randomUUID();
     const empty: ShutdownResult = { kicked_users: [], failed_to_kick_users: [], local_aliases: [], new_room_id: null };
@@ -203,7 +240,7 @@ export function roomEndpoints(deps: RoomEndpointsDeps): Endpoint[] {
       createdTs: clock(),
     });
     try {
-      const result = await shutdown(roomId, body, call);
+      const result = await shutdown(roomId, body, call, deleteId);
       await repository.finishDeletion(deleteId, 'complete', JSON.stringify(result), null);
       await call.audit('delete-room', roomId, { delete_id: deleteId, block: body.block ?? false, purge: body.purge ?? true, kicked_users: result.kicked_users });
       return { deleteId, result };
@@ -469,6 +506,20 @@ export function roomEndpoints(deps: RoomEndpointsDeps): Endpoint[] {
       await withRoomErrors(() => roomserver.setMembership({ roomId, sender: admin, target, membership: 'invite' }));
     }
   }
+}
+
+/** The audit entry of a purge: what was removed, by table, and the span of the events. */
+function purgeDetails(deleteId: string, purged: RoomPurgeResult, forcedPast: readonly string[]): JsonObject {
+  const details: JsonObject = {
+    delete_id: deleteId,
+    rows: { ...purged.rows },
+    local_aliases: [...purged.aliases],
+    was_public: purged.wasPublic,
+    stream_range: purged.streamRange === null ? null : [...purged.streamRange],
+    origin_server_ts_range: purged.tsRange === null ? null : [...purged.tsRange],
+  };
+  if (forcedPast.length > 0) details['forced_past_joined_users'] = [...forcedPast];
+  return details;
 }
 
 function streamToken(text: string | null, fallback: number): number {

@@ -75,6 +75,7 @@ export function createComplianceApi(deps: ComplianceApiDeps): ComplianceApi {
     audit,
     logger: deps.logger.child({ component: 'retention' }),
     clock,
+    rooms: deps.roomserver,
     ...(deps.media === undefined ? {} : { media: deps.media }),
   });
   return {

@@ -12,6 +12,9 @@
 // Never purged: state events (the current state, and the earlier state the auth chain and
 // state resolution rest on), the room's latest events, and anything under a legal hold —
 // the hold is checked in the candidate query and again in the purge statement itself.
+//
+// After each room it changed, the job tells the roomserver to forget what it cached about
+// the room, so no purged content is served from memory.
 
 import { createHash } from 'node:crypto';
 import type { RetentionConfig } from '../../config/types.ts';
@@ -23,6 +26,11 @@ import type { StoaDatabase } from '../../storage/database.ts';
 import { RetentionRepository, type PurgeCandidate, type PurgeRecord } from '../../storage/retention-repository.ts';
 import type { AuditLog } from '../audit-log/audit-log.ts';
 import { effectivePolicy, policyOfStateEvent, purgeCutoff } from './policy.ts';
+
+/** The roomserver's caches (Roomserver.forgetRoom). */
+export interface RetentionRoomCachePort {
+  forgetRoom(roomId: string): void;
+}
 
 /** Deletes a local media item (the media service's admin delete). */
 export interface RetentionMediaPort {
@@ -37,6 +45,8 @@ export interface RetentionJobDeps {
   readonly logger: Logger;
   readonly clock: () => number;
   readonly media?: RetentionMediaPort;
+  /** Unset only where no roomserver runs in the process (nothing is cached then). */
+  readonly rooms?: RetentionRoomCachePort;
 }
 
 export interface PurgeRunSummary {
@@ -145,9 +155,14 @@ export class RetentionJob {
       records.push(record);
     }
     const purged = new Set(await this.#repository.purge(records, reason, this.#deps.clock()));
+    const rooms = new Set<string>();
     for (const candidate of candidates) {
-      if (purged.has(candidate.eventId)) for (const uri of localMediaUris(candidate.json, this.#deps.serverName)) media.add(uri);
+      if (!purged.has(candidate.eventId)) continue;
+      rooms.add(candidate.roomId);
+      for (const uri of localMediaUris(candidate.json, this.#deps.serverName)) media.add(uri);
     }
+    // Right after the commit, before the next batch (redaction pruning's batches span rooms).
+    for (const roomId of rooms) this.#deps.rooms?.forgetRoom(roomId);
     return purged.size;
   }
 

@@ -54,6 +54,8 @@ describeEngines('retention purge and legal hold', (getDb) => {
   let rs: Roomserver;
   let work = '';
   const deletedMedia: string[] = [];
+  /** Rooms the job told the roomserver to forget, in order. */
+  const forgotten: string[] = [];
   let job: RetentionJob;
   let holds: LegalHolds;
   let audit: AuditLog;
@@ -70,6 +72,12 @@ describeEngines('retention purge and legal hold', (getDb) => {
       audit,
       logger: createLogger('fatal'),
       clock,
+      rooms: {
+        forgetRoom: (roomId) => {
+          forgotten.push(roomId);
+          rs.forgetRoom(roomId);
+        },
+      },
       media: {
         delete: async (_server, mediaId) => {
           deletedMedia.push(mediaId);
@@ -115,9 +123,11 @@ describeEngines('retention purge and legal hold', (getDb) => {
     const recent = await say(open, ALICE, 'recent');
     const heldLatest = await say(heldRoom, ALICE, 'latest');
 
+    forgotten.length = 0;
     const first = await job.run();
     assert.equal(first.expired[open], 2, 'alice\'s two old messages in the open room');
     assert.equal(first.expired[heldRoom], undefined, 'nothing in the held room');
+    assert.deepEqual(forgotten, [open], 'the roomserver forgets what it cached of the room purged, and only of it');
     for (const id of aliceOld) {
       const json = await stored(id);
       assert.deepEqual(json['content'], {}, 'content removed');
@@ -149,7 +159,9 @@ describeEngines('retention purge and legal hold', (getDb) => {
 
     await holds.release(roomHold.holdId, '@officer:local.test');
     await holds.release(userHold.holdId, '@officer:local.test');
+    forgotten.length = 0;
     const second = await job.run();
+    assert.deepEqual([...forgotten].sort(), [open, heldRoom].sort());
     assert.equal(second.expired[open], 1, 'carol\'s message once her hold is released');
     assert.equal(second.expired[heldRoom], 1, 'the room\'s old message once its hold is released');
     assert.equal(await bodyOf(heldLatest), 'latest', 'the latest event stays');
@@ -165,8 +177,10 @@ describeEngines('retention purge and legal hold', (getDb) => {
     await rs.sendEvent({ roomId, sender: CAROL, type: 'm.room.redaction', redacts: other, content: {} });
     const hold = await holds.create({ scope: 'user', target: CAROL, reason: 'keep', createdBy: '@officer:local.test' });
     now += 2 * HOUR;
+    forgotten.length = 0;
     const summary = await job.run();
     assert.equal(summary.redactionsPruned, 1);
+    assert.deepEqual(forgotten, [roomId], 'pruning a redacted original also empties the room\'s caches');
     assert.equal(await bodyOf(secret), undefined, 'the original is pruned');
     assert.equal(await bodyOf(other), 'carol regrets too', 'held: the original stays for export');
     await holds.release(hold.holdId, '@officer:local.test');
