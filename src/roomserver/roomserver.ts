@@ -68,6 +68,8 @@ const EVENTS_STREAM = 'e';
 const EVENTS_CHANNEL = 'events';
 /** … and the rooms whose state they changed, with the members concerned (null: any). */
 const TOUCHED_CHANNEL = 'rooms-touched';
+/** … and the rooms whose stored events were purged outside the pipeline. */
+const FORGOTTEN_CHANNEL = 'rooms-forgotten';
 
 export interface StateEventInput {
   readonly type: string;
@@ -212,6 +214,9 @@ export class Roomserver {
     this.#queries = new QueryCache({ clock: this.#clock });
     this.#cluster = options.cluster ?? new Cluster({ logger: options.logger });
     this.#cluster.onAttachment(EVENTS_CHANNEL, (item) => this.#committedElsewhere(item as NewRoomEvent));
+    this.#cluster.onAttachment(FORGOTTEN_CHANNEL, (roomId) => {
+      if (typeof roomId === 'string') this.#forgetRoomHere(roomId);
+    });
     // The room events cache checks a room's head under its lock; the query cache hears here.
     this.#cluster.onAttachment(TOUCHED_CHANNEL, (item) => {
       const touched = item as { roomId?: unknown; members?: unknown };
@@ -899,6 +904,12 @@ export class Roomserver {
    * changed or removed outside the pipeline (a retention purge, an admin room purge).
    */
   forgetRoom(roomId: string): void {
+    this.#forgetRoomHere(roomId);
+    // The other processes sharing the database cached it too.
+    this.#cluster.attach(FORGOTTEN_CHANNEL, roomId);
+  }
+
+  #forgetRoomHere(roomId: string): void {
     this.#roomEvents.forget(roomId);
     this.#invalidateQueries(roomId, undefined);
     this.#roomVersions.delete(roomId);
