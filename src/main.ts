@@ -86,6 +86,7 @@ export async function startServer(config: StoaConfig, logger: Logger): Promise<R
     });
     const roomserver = new Roomserver({
       cluster,
+      queueFederation: config.federation.enabled,
       db,
       serverName: config.server_name,
       signingKey: signingKey.key,

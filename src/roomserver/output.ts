@@ -27,6 +27,11 @@ export interface NewRoomEvent {
    * federation, indexing it) is that process's.
    */
   readonly writtenElsewhere?: boolean;
+  /**
+   * For an event that originated here, when the roomserver queues federation: the servers
+   * it was queued for, in the same transaction (the federation sender only wakes them).
+   */
+  readonly queuedFor?: readonly string[];
 }
 
 export type NewEventListener = (event: NewRoomEvent) => void;

@@ -12,8 +12,8 @@ import { RoomStore } from '../storage/index.ts';
 import { describeEngines } from '../storage/testing.ts';
 import { EventNotAllowedError, RoomNotFoundError } from './errors.ts';
 import type { NewRoomEvent } from './output.ts';
-import type { Roomserver } from './roomserver.ts';
-import { localRoomserver, RemoteServer, testKey, TestKeyring } from './testing.ts';
+import { Roomserver } from './roomserver.ts';
+import { localRoomserver, RemoteServer, silentLogger, testKey, TestKeyring } from './testing.ts';
 
 const ALICE = '@alice:local.test';
 const CAROL = '@carol:local.test';
@@ -188,8 +188,9 @@ describeEngines('roomserver', (getDb) => {
     assert.equal(unique.length, 3);
     for (let i = 1; i < unique.length; i++) assert.deepEqual(await prevEventsOf(rs, unique[i]?.eventId ?? ''), [unique[i - 1]?.eventId]);
     const all = await rs.eventsInRange({ roomId, fromStream: 0, toStream: await rs.latestStreamPosition(), limit: 100, direction: 'forward' });
+    // Concurrent calls have no order among themselves; each is stored once.
     assert.deepEqual(
-      all.filter((e) => e.type === 'm.room.message').map((e) => (e.json['content'] as { body?: string }).body),
+      all.filter((e) => e.type === 'm.room.message').map((e) => (e.json['content'] as { body?: string }).body).sort(),
       ['a', 'b', 'c'],
     );
   });
@@ -326,6 +327,37 @@ describeEngines('roomserver', (getDb) => {
     assert.deepEqual(await prevEventsOf(rs, fourth.eventId), [redaction.eventId]);
     assert.equal((await rs.event(third.eventId))?.redactedBy, redaction.eventId);
     assert.deepEqual(new Set(await other.forwardExtremities(roomId)), new Set([fourth.eventId]));
+  });
+
+  test('events that originate here are queued for federation in their own transaction (server-server § "Transactions")', async () => {
+    const db = getDb();
+    const queuing = new Roomserver({ db, serverName: 'local.test', signingKey: testKey(1), logger: silentLogger, remoteKeys: keyring, queueFederation: true });
+    const announced: NewRoomEvent[] = [];
+    queuing.onNewEvent((event) => announced.push(event));
+    const { roomId } = await queuing.createRoom({ creator: ALICE, roomVersion: '12', initialState: publicRoomState(ALICE, '12') });
+    const join = await remote.buildEvent(queuing, roomId, { type: 'm.room.member', stateKey: BOB, sender: BOB, content: { membership: 'join' } });
+    assert.equal((await queuing.receivePdu(join, remote.serverName, { roomVersion: '12' })).outcome, 'accepted');
+    const rowsFor = (eventId: string) =>
+      db.kysely.selectFrom('federation_outbox').select(['destination', 'event_id']).where('event_id', '=', eventId).execute();
+
+    const sent = await queuing.sendEvent({ roomId, sender: ALICE, type: 'm.room.message', content: { body: 'hi' } });
+    assert.deepEqual(await rowsFor(sent.eventId), [{ destination: 'remote.test', event_id: sent.eventId }]);
+    assert.deepEqual(announced.find((e) => e.eventId === sent.eventId)?.queuedFor, ['remote.test']);
+    // Received events are not sent back; an invite also goes to the invitee's server.
+    assert.deepEqual(await rowsFor(join.event_id as string), []);
+    const invite = await queuing.setMembership({ roomId, sender: ALICE, target: '@dave:third.test', membership: 'invite' });
+    assert.deepEqual((await rowsFor(invite.eventId)).map((r) => r.destination).sort(), ['remote.test', 'third.test']);
+
+    // The queue row and the event commit together or not at all.
+    const restore = await failInsertsWhere(db, 'federation_outbox', 'destination', 'remote.test');
+    try {
+      await assert.rejects(queuing.sendEvent({ roomId, sender: ALICE, type: 'm.room.message', content: { body: 'lost?' } }), /injected failure/);
+    } finally {
+      await restore();
+    }
+    const lost = await db.kysely.selectFrom('events').select('event_id').where('room_id', '=', roomId).where('json', 'like', '%lost?%').execute();
+    assert.deepEqual(lost, []);
+    await db.kysely.deleteFrom('federation_outbox').execute();
   });
 
   test('a write that fails mid-way leaves nothing half-written', async () => {

@@ -60,6 +60,11 @@ export interface RoomserverOptions {
   readonly onStateResolved?: (seconds: number) => void;
   /** The processes sharing the database (DESIGN.md "Scale"); default: this one alone. */
   readonly cluster?: Cluster;
+  /**
+   * Queue the events that originate here for federation in their own write transaction
+   * (federation on). Default false: nothing is sent anywhere.
+   */
+  readonly queueFederation?: boolean;
 }
 
 /** The room-event stream's key in the cluster's announcements. */
@@ -198,6 +203,7 @@ export class Roomserver {
   readonly #roomVersions = new Map<string, string>();
   #tracker: Promise<StreamPositions> | undefined;
   readonly #cluster: Cluster;
+  readonly #queueFederation: boolean;
   readonly #positionListeners = new Set<(position: number) => void>();
 
   constructor(options: RoomserverOptions) {
@@ -213,6 +219,7 @@ export class Roomserver {
     this.#output = new RoomserverOutput(options.logger);
     this.#queries = new QueryCache({ clock: this.#clock });
     this.#cluster = options.cluster ?? new Cluster({ logger: options.logger });
+    this.#queueFederation = options.queueFederation ?? false;
     this.#cluster.onAttachment(EVENTS_CHANNEL, (item) => this.#committedElsewhere(item as NewRoomEvent));
     this.#cluster.onAttachment(FORGOTTEN_CHANNEL, (roomId) => {
       if (typeof roomId === 'string') this.#forgetRoomHere(roomId);
@@ -802,8 +809,8 @@ export class Roomserver {
       const touched = { state: false, members: new Set<string>() };
       let result: { value: T; outputs: Array<NewRoomEvent | undefined> };
       try {
-        result = await this.#store.writeTransaction(roomId, (store) =>
-          work({
+        result = await this.#store.writeTransaction(roomId, async (store) =>
+          this.#queuedForFederation(store, roomId, await work({
             store,
             snapshots: this.#snapshots,
             onStateResolved: this.#onStateResolved,
@@ -814,7 +821,7 @@ export class Roomserver {
             roomEvents: this.#roomEvents,
             caches,
             touched,
-          }),
+          })),
         );
       } catch (err) {
         for (const position of allocated) tracker.abandoned(position);
@@ -848,6 +855,30 @@ export class Roomserver {
       return result.value;
     };
     return run();
+  }
+
+  /**
+   * The events of this write that originated here go into the federation outbox in the same
+   * transaction: a crash after the commit cannot lose their delivery.
+   */
+  async #queuedForFederation<T>(
+    store: RoomStore,
+    roomId: string,
+    result: { value: T; outputs: Array<NewRoomEvent | undefined> },
+  ): Promise<{ value: T; outputs: Array<NewRoomEvent | undefined> }> {
+    if (!this.#queueFederation) return result;
+    const ours = result.outputs.filter((o): o is NewRoomEvent => o !== undefined && o.origin === this.#serverName);
+    if (ours.length === 0) return result;
+    const queued = await store.outbox.enqueueRoomEvents(
+      roomId,
+      ours.map((o) => ({ eventId: o.eventId, targetServer: o.membershipChange === undefined ? undefined : serverNameOf(o.membershipChange.target) })),
+      this.#serverName,
+      this.#clock(),
+    );
+    return {
+      value: result.value,
+      outputs: result.outputs.map((o) => (o === undefined || o.origin !== this.#serverName ? o : { ...o, queuedFor: queued.get(o.eventId) ?? [] })),
+    };
   }
 
   /** `members` undefined: any user's rooms may have changed. */

@@ -52,6 +52,41 @@ export class FederationOutboxRepository {
       .execute();
   }
 
+  /**
+   * Queues events just written to `roomId` (in the write's own transaction, so an event is
+   * never committed without its rows) for every server with members joined to the room
+   * and, per event, its membership target's server; never for `us`. Rows go in the events'
+   * order. Returns each event's destinations.
+   */
+  async enqueueRoomEvents(
+    roomId: string,
+    events: ReadonlyArray<{ readonly eventId: string; readonly targetServer: string | undefined }>,
+    us: string,
+    queuedTs: number,
+  ): Promise<Map<string, string[]>> {
+    const queued = new Map<string, string[]>();
+    if (events.length === 0) return queued;
+    const values = sql.join(events.map((e, i) => sql`(${e.eventId}::text, ${e.targetServer ?? null}::text, ${i}::int)`));
+    // A user ID's server name is everything after its first colon.
+    const { rows } = await sql<{ destination: string; event_id: string }>`
+      with joined as (
+        select distinct substring(state_key from position(':' in state_key) + 1) as destination
+        from current_state where room_id = ${roomId} and type = 'm.room.member' and membership = 'join'
+      ), ev(event_id, target, ord) as (values ${values})
+      insert into federation_outbox (destination, event_id, edu_json, queued_ts)
+      select d.destination, ev.event_id, null, ${queuedTs}::int8
+      from ev cross join lateral (select destination from joined union select ev.target where ev.target is not null) d
+      where d.destination <> ${us}
+      order by ev.ord, d.destination
+      returning destination, event_id`.execute(this.#db);
+    for (const row of rows) {
+      let list = queued.get(row.event_id);
+      if (list === undefined) queued.set(row.event_id, (list = []));
+      list.push(row.destination);
+    }
+    return queued;
+  }
+
   async enqueueEdu(destination: string, eduJson: string, queuedTs: number): Promise<void> {
     await this.#db
       .insertInto('federation_outbox')

@@ -8,6 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../schema/database.ts';
 import type { StoaDatabase } from './database.ts';
 import { EventsRepository } from './events-repository.ts';
+import { FederationOutboxRepository } from './federation-outbox-repository.ts';
 import { RoomsRepository } from './rooms-repository.ts';
 import { StateRepository } from './state-repository.ts';
 
@@ -21,6 +22,8 @@ export class RoomStore {
   readonly events: EventsRepository;
   readonly state: StateRepository;
   readonly rooms: RoomsRepository;
+  /** Events written here are queued for federation in their own transaction. */
+  readonly outbox: FederationOutboxRepository;
   readonly #db: Kysely<Database>;
   readonly #inTransaction: boolean;
   readonly #postgres: boolean;
@@ -32,6 +35,7 @@ export class RoomStore {
     this.events = new EventsRepository(this.#db);
     this.state = new StateRepository(this.#db);
     this.rooms = new RoomsRepository(this.#db);
+    this.outbox = new FederationOutboxRepository(this.#db);
   }
 
   /**

@@ -217,8 +217,14 @@ export class FederationSender {
   }
 
   #onNewEvent(event: NewRoomEvent): void {
-    // The process that wrote an event queues it (another process's events come here too).
-    if (this.#stopped || event.origin !== this.#options.serverName || event.writtenElsewhere === true) return;
+    if (this.#stopped || event.origin !== this.#options.serverName) return;
+    if (event.queuedFor !== undefined) {
+      // Queued with the event, in its transaction (by whichever process wrote it).
+      for (const destination of event.queuedFor) if (this.#mine(destination)) this.#wake(destination);
+      return;
+    }
+    // A roomserver that does not queue (tests): the process that wrote the event queues it.
+    if (event.writtenElsewhere === true) return;
     this.#intake = this.#intake
       .then(() => this.#enqueueLocalEvent(event))
       .catch((err: unknown) => {
