@@ -12,7 +12,7 @@ import { checkPduOnReceipt, type SignatureVerdict } from '../rooms/checks-on-rec
 import { stateKeyOf, type EventView, type StateMap } from '../rooms/event-view.ts';
 import { getField, isJsonObject, type JsonObject, type JsonValue } from '../rooms/json.ts';
 import { parsePdu, type ParsedPdu } from '../rooms/pdu/parse.ts';
-import type { CurrentStateChange, StoredEvent } from '../storage/index.ts';
+import type { CurrentStateChange, NewEvent, StoredEvent } from '../storage/index.ts';
 import { RoomserverError } from './errors.ts';
 import { EventCache, loaded } from './event-cache.ts';
 import type { NewRoomEvent } from './output.ts';
@@ -104,7 +104,9 @@ export async function seedRemoteJoin(
   const createInput = [...prepared.events.values()].find((e) => e.pdu.view.type === 'm.room.create' && e.pdu.view.stateKey === '');
   if (createInput === undefined) throw new RemoteJoinError('the response has no m.room.create event');
 
-  // Outliers in auth order: an event is checked once its auth events are stored.
+  // Outliers in auth order: an event is checked once its auth events are decided (held in
+  // the cache); all are stored together afterwards.
+  const outliers: NewEvent[] = [];
   const pending = new Map(prepared.events);
   await cache.load([...pending.keys()]);
   for (const id of pending.keys()) if (cache.get(id) !== undefined) pending.delete(id);
@@ -117,11 +119,13 @@ export async function seedRemoteJoin(
     for (const event of ready) {
       pending.delete(event.pdu.eventId);
       progress = true;
-      await storeOutlier(env, cache, event, roomId, createInput.pdu.eventId, isSignedBy);
+      const outlier = await checkOutlier(env, cache, event, roomId, createInput.pdu.eventId, isSignedBy);
+      if (outlier !== undefined) outliers.push(outlier);
     }
   }
   // What remains has an auth cycle: no valid room produces one.
   if (pending.size > 0) throw new RemoteJoinError(`${pending.size} events of the response have cyclic auth events`);
+  await store.events.insertMany(outliers);
 
   const createStored = cache.get(createInput.pdu.eventId);
   if (createStored === undefined || createStored.stored.rejectedReason !== null) {
@@ -225,14 +229,15 @@ export async function seedRemoteJoin(
   return { value: { eventId, streamOrdering }, outputs: [output] };
 }
 
-async function storeOutlier(
+/** Checks 3–4 of a response event against its auth events; the row to store it as an outlier (undefined: dropped). */
+async function checkOutlier(
   env: PipelineEnv,
   cache: EventCache,
   event: CheckedInput,
   roomId: string,
   createId: string,
   isSignedBy: (event: EventView, serverName: string) => boolean,
-): Promise<void> {
+): Promise<NewEvent | undefined> {
   const { pdu } = event;
   await cache.load([...pdu.view.authEvents, createId]);
   const decision = checkPduOnReceipt({
@@ -247,7 +252,7 @@ async function storeOutlier(
     isSignedBy,
     verifyThirdPartySignature,
   });
-  if (decision.decision === 'drop') return;
+  if (decision.decision === 'drop') return undefined;
   const checked = decision.event;
   const row: StoredEvent = {
     eventId: checked.eventId,
@@ -268,8 +273,8 @@ async function storeOutlier(
     stateBeforeSnapshotId: null,
     receivedTs: env.now,
   };
-  await env.store.events.insert({ ...row, prevEventIds: pdu.view.prevEvents, authEventIds: pdu.view.authEvents });
   cache.put(loaded(row));
+  return { ...row, prevEventIds: pdu.view.prevEvents, authEventIds: pdu.view.authEvents };
 }
 
 async function applyCurrentState(env: PipelineEnv, cache: EventCache, roomId: string, next: StateMap): Promise<void> {

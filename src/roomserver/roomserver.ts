@@ -1037,6 +1037,15 @@ export class Roomserver {
     return stored === undefined ? undefined : toRoomEvent(stored, view);
   }
 
+  /** Events by ID in one read, in the order asked; IDs not held are left out. */
+  async events(eventIds: readonly string[], view: 'client' | 'stored' = 'client'): Promise<RoomEvent[]> {
+    const byId = new Map((await this.#store.events.byIds(eventIds)).map((stored) => [stored.eventId, stored]));
+    return eventIds.flatMap((id) => {
+      const stored = byId.get(id);
+      return stored === undefined ? [] : [toRoomEvent(stored, view)];
+    });
+  }
+
   async eventsInRange(query: EventsInRangeQuery): Promise<RoomEvent[]> {
     const rows = await this.#store.events.inRange({
       roomId: query.roomId,

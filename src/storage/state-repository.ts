@@ -168,32 +168,39 @@ export class StateRepository {
   }
 
   async applyCurrentStateChanges(roomId: string, changes: readonly CurrentStateChange[]): Promise<void> {
-    for (const change of changes) {
-      if (change.eventId === null) {
-        await this.#db
-          .deleteFrom('current_state')
-          .where('room_id', '=', roomId)
-          .where('type', '=', change.type)
-          .where('state_key', '=', change.stateKey)
-          .execute();
-      } else {
-        await this.#db
-          .insertInto('current_state')
-          .values({
+    // The last change of each (type, state key) wins; a multi-row upsert must not name a key twice.
+    const byKey = new Map<string, CurrentStateChange>();
+    for (const change of changes) byKey.set(`${change.type}\u0000${change.stateKey}`, change);
+    const removed = [...byKey.values()].filter((c) => c.eventId === null);
+    const upserts = [...byKey.values()].filter((c): c is CurrentStateChange & { eventId: string } => c.eventId !== null);
+    // Few statements however many changes (a join seeds thousands of members at once).
+    for (let i = 0; i < removed.length; i += 1000) {
+      const chunk = removed.slice(i, i + 1000);
+      await this.#db
+        .deleteFrom('current_state')
+        .where('room_id', '=', roomId)
+        .where((eb) => eb.or(chunk.map((c) => eb.and([eb('type', '=', c.type), eb('state_key', '=', c.stateKey)]))))
+        .execute();
+    }
+    for (let i = 0; i < upserts.length; i += 1000) {
+      await this.#db
+        .insertInto('current_state')
+        .values(
+          upserts.slice(i, i + 1000).map((change) => ({
             room_id: roomId,
             type: change.type,
             state_key: change.stateKey,
             event_id: change.eventId,
             membership: change.membership,
-          })
-          .onConflict((oc) =>
-            oc.columns(['room_id', 'type', 'state_key']).doUpdateSet((eb) => ({
-              event_id: eb.ref('excluded.event_id'),
-              membership: eb.ref('excluded.membership'),
-            })),
-          )
-          .execute();
-      }
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(['room_id', 'type', 'state_key']).doUpdateSet((eb) => ({
+            event_id: eb.ref('excluded.event_id'),
+            membership: eb.ref('excluded.membership'),
+          })),
+        )
+        .execute();
     }
   }
 

@@ -29,6 +29,7 @@ export type RemoteMembershipRooms = Pick<
   | 'roomVersion'
   | 'forwardExtremities'
   | 'event'
+  | 'events'
   | 'stateEvent'
   | 'stateAt'
   | 'authChain'

@@ -16,7 +16,7 @@ import { MatrixError, notFound } from '../../../http/matrix-error.ts';
 
 export type MembershipRoomReader = Pick<
   Roomserver,
-  'roomVersion' | 'forwardExtremities' | 'event' | 'stateEvent' | 'stateAt' | 'authChain' | 'members' | 'membership' | 'currentState'
+  'roomVersion' | 'forwardExtremities' | 'event' | 'events' | 'stateEvent' | 'stateAt' | 'authChain' | 'members' | 'membership' | 'currentState'
 >;
 
 /** "The server SHOULD NOT … more than 20 prev_events". */
@@ -143,11 +143,11 @@ export async function stateAndAuthChain(
 }
 
 /** Stored events as PDUs, redacted where a redaction applied (as other servers must see them). */
-export async function pdusOf(rooms: Pick<MembershipRoomReader, 'event'>, ids: readonly string[]): Promise<JsonObject[]> {
+export async function pdusOf(rooms: Pick<MembershipRoomReader, 'events'>, ids: readonly string[]): Promise<JsonObject[]> {
   const out: JsonObject[] = [];
-  for (const id of ids) {
-    const event = await rooms.event(id, 'client');
-    if (event !== undefined) out.push(event.json);
+  // A large room's state and auth chain are thousands of events: read them in big batches.
+  for (let i = 0; i < ids.length; i += 5000) {
+    for (const event of await rooms.events(ids.slice(i, i + 5000), 'client')) out.push(event.json);
   }
   return out;
 }
