@@ -492,6 +492,31 @@ test('application-service-api § Registration: a bad registration file stops the
   assert.match(result.stderr, /bad\.yaml: namespaces\.users\[0\]\.exclusive: is required/);
 });
 
+test('push (client-server § "Push Notifications"): users a service holds exclusively are left out of push evaluation, as in Synapse', async () => {
+  const bob = await registerUser(node, 'bob_push');
+  const carol = userId('_raw_push_carol');
+  await ok(client(RAW.asToken, 'POST', '/register', { type: 'm.login.application_service', username: '_raw_push_carol', inhibit_login: true }));
+  const roomId = (await ok(client(alice.accessToken, 'POST', '/createRoom', { preset: 'public_chat' })))['room_id'] as string;
+  await ok(client(bob.accessToken, 'POST', `/join/${enc(roomId)}`, {}));
+  await ok(client(RAW.asToken, 'POST', `/join/${enc(roomId)}?user_id=${enc(carol)}`, {}));
+  await ok(
+    client(alice.accessToken, 'PUT', `/rooms/${enc(roomId)}/send/m.room.message/mention`, {
+      msgtype: 'm.text',
+      body: 'bob and carol, look',
+      'm.mentions': { user_ids: [bob.userId, carol] },
+    }),
+  );
+  // Both are evaluated in the same pass: once bob has the notification, carol's turn is over.
+  let bobs: Json[] = [];
+  for (let i = 0; i < 200 && bobs.length === 0; i++) {
+    bobs = ((await ok(client(bob.accessToken, 'GET', '/notifications')))['notifications'] as Json[]).filter((n) => n['room_id'] === roomId);
+    if (bobs.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.equal(bobs.length, 1, 'bob is notified');
+  const carols = ((await ok(client(RAW.asToken, 'GET', `/notifications?user_id=${enc(carol)}`)))['notifications'] as Json[]).filter((n) => n['room_id'] === roomId);
+  assert.deepEqual(carols, []);
+});
+
 // Last: it uses up the raw service's sending budget.
 test('application-service-api § Registration: rate_limited: false exempts the service from rate limits; other services are limited', async () => {
   const send = async (token: string, roomId: string, i: number) =>

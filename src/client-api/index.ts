@@ -166,10 +166,12 @@ export function createClientApi(deps: ClientApiDeps): ClientApi {
   // the relation guard. The push worker and the relation index follow the event stream.
   const pushRules = new PushRulesService({ db: deps.db, announcer: ephemeral.accountData, clock: deps.clock });
   const pushers = new PushersService({ db: deps.db, clock: deps.clock });
+  const appServices = deps.appServices;
   const pusherWorker = new PusherWorker({
     db: deps.db,
     roomserver: deps.roomserver,
     rules: pushRules,
+    ...(appServices === undefined ? {} : { skipUser: (userId: string) => appServices.matcher.exclusiveUserOwner(userId) !== undefined }),
     serverName: deps.config.server_name,
     logger: deps.logger,
     clock: deps.clock,

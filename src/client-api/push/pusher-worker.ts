@@ -41,6 +41,12 @@ export interface PusherWorkerOptions {
   readonly maxBackoffMs?: number;
   /** A notification still undelivered after this many attempts is dropped. Default 12. */
   readonly maxAttempts?: number;
+  /**
+   * Users whose events are not evaluated for push: those an application service holds
+   * exclusively (its bridge gets every event anyway), as Synapse leaves them out of its
+   * bulk push-rule evaluation. Without it, the one check of large rooms' fan-out.
+   */
+  readonly skipUser?: (userId: string) => boolean;
   /** Per request to a gateway. Default 10 s. */
   readonly requestTimeoutMs?: number;
   /**
@@ -86,6 +92,7 @@ export class PusherWorker {
       requestTimeoutMs: 10_000,
       allowPrivateAddresses: false,
       dns: systemDns,
+      skipUser: () => false,
       ...options,
     };
     this.#agent = new Agent({
@@ -183,6 +190,7 @@ export class PusherWorker {
       candidates.add(row.stateKey);
     }
     candidates.delete(row.sender);
+    for (const userId of candidates) if (this.#o.skipUser(userId)) candidates.delete(userId);
     if (candidates.size === 0) return undefined;
 
     const facts = await roomPushFacts(roomserver, row.roomId);
