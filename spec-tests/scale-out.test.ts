@@ -23,6 +23,8 @@ const USERS = 4;
 const MESSAGES_PER_USER = 25;
 
 let node: TestNode;
+/** Another homeserver (another site), federating with `node`. */
+let remote: TestNode;
 let sibling: SiblingProcess;
 let lb: LoadBalancer;
 const users: RegisteredUser[] = [];
@@ -30,7 +32,7 @@ let roomId: string;
 
 before(async () => {
   if (skip !== false) return;
-  [node] = (await startNodes(1, { engine: 'postgres', configOverrides: { cluster: { heartbeat_ms: 200 } } })) as [TestNode];
+  [node, remote] = (await startNodes(2, { tls: true, engine: 'postgres', configOverrides: { cluster: { heartbeat_ms: 200 } } })) as [TestNode, TestNode];
   sibling = await startSibling(node, { cluster: { role: 'client' } });
   lb = await startLoadBalancer([node.clientUrl, sibling.clientUrl]);
   for (let i = 0; i < USERS; i++) users.push(await registerUser(node, `user${i}`));
@@ -39,7 +41,7 @@ before(async () => {
 after(async () => {
   await lb?.stop();
   await sibling?.stop();
-  await node?.stop();
+  await Promise.all([node?.stop(), remote?.stop()]);
 });
 
 async function call(base: string, user: RegisteredUser, method: string, path: string, body?: unknown) {
@@ -124,3 +126,27 @@ test('typing set on one process wakes a long-poll on the other', { skip }, async
   const typing = joinedRoom(body)?.ephemeral?.events?.find((e) => e.type === 'm.typing');
   assert.deepEqual(typing?.content.user_ids, [alice.userId]);
 });
+
+test('an event written by a client-only process reaches another server through the federation sender process', { skip }, async () => {
+  {
+    const [alice] = users as [RegisteredUser];
+    const zoe = await registerUser(remote, 'zoe');
+    const joined = await request(`${remote.clientUrl}/_matrix/client/v3/join/${encodeURIComponent(roomId)}?server_name=${encodeURIComponent(node.serverName)}`, {
+      method: 'POST',
+      headers: authHeaders(zoe),
+      body: {},
+    });
+    assert.equal(joined.status, 200, joined.text);
+    // Written by the client-role process, which sends nothing itself.
+    const sent = await call(sibling.clientUrl, alice, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/fed1`, { msgtype: 'm.text', body: 'to the other site' });
+    const deadline = Date.now() + 30_000;
+    let seen = false;
+    while (!seen && Date.now() < deadline) {
+      const messages = await request(`${remote.clientUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=20`, { headers: authHeaders(zoe) });
+      seen = ((messages.body as { chunk?: Array<{ event_id: string }> } | undefined)?.chunk ?? []).some((e) => e.event_id === sent['event_id']);
+      if (!seen) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(seen, 'the other server never got the event');
+  }
+});
+
