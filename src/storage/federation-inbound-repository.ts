@@ -2,7 +2,7 @@
 // the response we gave: a retried PUT /send/{txnId} gets the same answer and no second
 // processing. This file only stores and finds; the endpoint decides what a retry is.
 
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../schema/database.ts';
 
 export interface InboundTransaction {
@@ -37,12 +37,19 @@ export class FederationInboundRepository {
    * first wins: its response is kept and returned, so both answer the sender alike.
    */
   async record(txn: InboundTransaction): Promise<InboundTransaction> {
-    await this.#db
-      .insertInto('federation_inbound_transactions')
-      .values({ origin: txn.origin, txn_id: txn.txnId, response_json: txn.responseJson, received_ts: txn.receivedTs })
-      .onConflict((oc) => oc.columns(['origin', 'txn_id']).doNothing())
-      .execute();
-    return (await this.find(txn.origin, txn.txnId)) ?? txn;
+    // The record only spares a retry its reprocessing (its PDUs are recognised by ID anyway):
+    // its commit does not wait for the disk, which would delay every delivery.
+    return this.#db.transaction().execute(async (trx) => {
+      await sql`set local synchronous_commit to off`.execute(trx);
+      const inserted = await trx
+        .insertInto('federation_inbound_transactions')
+        .values({ origin: txn.origin, txn_id: txn.txnId, response_json: txn.responseJson, received_ts: txn.receivedTs })
+        .onConflict((oc) => oc.columns(['origin', 'txn_id']).doNothing())
+        .returning('txn_id')
+        .executeTakeFirst();
+      if (inserted !== undefined) return txn;
+      return (await new FederationInboundRepository(trx).find(txn.origin, txn.txnId)) ?? txn;
+    });
   }
 
   /** Forgets transactions received before `ts`; returns how many. */

@@ -184,8 +184,7 @@ export class DestinationQueue {
       this.#inFlight = false;
     }
     logPduErrors(logger, destination, response);
-    await outbox.remove(ids);
-    await outbox.recordSuccess(destination, clock());
+    await outbox.acknowledge(destination, ids, clock());
     logger.debug({ destination, txnId, pdus: batch.pdus.length, edus: batch.edus.length }, 'transaction sent');
     return true;
   }
