@@ -68,8 +68,8 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
   const access = new AdminAccess({ repository, audit: new AuditLog(db, clock) });
   const webhooks = new WebhookService({ db, roomserver, serverName, clock });
   const aliases = new AliasesRepository(db.kysely);
-  const overrides = new RateLimitOverrides({ repository, factory: deps.overrideLimiter, logger });
-  const bans = new ShadowBans({ repository, logger });
+  const overrides = new RateLimitOverrides({ repository, factory: deps.overrideLimiter, logger, cluster: roomserver.cluster });
+  const bans = new ShadowBans({ repository, logger, cluster: roomserver.cluster });
   return {
     guardBlockedRooms: (endpoints) => guardBlockedRooms(endpoints, { repository, aliases }),
     guardShadowBanned: (endpoints) => bans.guard(endpoints),

@@ -13,12 +13,15 @@ import { jsonBody, type Endpoint, type RateLimiter } from '../../http/define-end
 import { notFound } from '../../http/matrix-error.ts';
 import type { Logger } from '../../logger.ts';
 import type { AdminRepository } from '../../storage/admin-repository.ts';
+import type { Cluster } from '../../storage/cluster/cluster.ts';
 import type { AdminAccess } from './access.ts';
 import { localUserParam } from './params.ts';
 
 /** The bucket overrides apply to (the client API's message sends). */
 export const OVERRIDDEN_BUCKET = 'message';
 const REFRESH_MS = 60_000;
+/** The cluster channel on which a process says it changed the overrides. */
+const CHANGED_CHANNEL = 'rate-limit-overrides';
 
 export interface RateLimitOverride {
   readonly messagesPerSecond: number;
@@ -34,18 +37,23 @@ export class RateLimitOverrides {
   readonly #logger: Logger;
   #overrides = new Map<string, { override: RateLimitOverride; limiter: RateLimiter | undefined }>();
   #timer: NodeJS.Timeout | undefined;
+  readonly #cluster: Cluster | undefined;
 
-  constructor(deps: { repository: AdminRepository; factory: OverrideLimiterFactory; logger: Logger }) {
+  constructor(deps: { repository: AdminRepository; factory: OverrideLimiterFactory; logger: Logger; cluster?: Cluster }) {
     this.#repository = deps.repository;
     this.#factory = deps.factory;
     this.#logger = deps.logger;
+    this.#cluster = deps.cluster;
   }
 
   async start(): Promise<void> {
     await this.#reload();
-    this.#timer = setInterval(() => {
+    const reload = () => {
       this.#reload().catch((err: unknown) => this.#logger.warn({ err }, 'could not reload rate-limit overrides'));
-    }, REFRESH_MS);
+    };
+    // Another process sharing the database changed one: re-read now, not at the next minute.
+    this.#cluster?.onAttachment(CHANGED_CHANNEL, reload);
+    this.#timer = setInterval(reload, REFRESH_MS);
     this.#timer.unref();
   }
 
@@ -60,11 +68,13 @@ export class RateLimitOverrides {
   async set(userId: string, override: RateLimitOverride): Promise<void> {
     await this.#repository.setRateLimitOverride(userId, override.messagesPerSecond, override.burstCount);
     this.#put(userId, override);
+    this.#cluster?.attach(CHANGED_CHANNEL, userId);
   }
 
   async delete(userId: string): Promise<void> {
     await this.#repository.deleteRateLimitOverride(userId);
     this.#overrides.delete(userId);
+    this.#cluster?.attach(CHANGED_CHANNEL, userId);
   }
 
   /** `inner`, with the `message` bucket of overridden users limited by their override. */

@@ -6,18 +6,22 @@
 // are dropped while the client is told they succeeded (a made-up event ID), so a spammer
 // does not learn to make a new account. Joining and leaving still work. As with room
 // blocks, the client API's endpoints are wrapped rather than each taught about bans; the
-// set of banned users lives in memory (loaded at start, re-read every minute for other
-// processes) because it is consulted on every send.
+// set of banned users lives in memory (loaded at start) because it is consulted on every
+// send; other processes sharing the database re-read it when told over the cluster bus,
+// and every minute in any case.
 
 import { randomBytes } from 'node:crypto';
 import type { Endpoint, EndpointRequest, EndpointResult, Requester } from '../../http/define-endpoint.ts';
 import { notFound } from '../../http/matrix-error.ts';
 import type { Logger } from '../../logger.ts';
 import type { AdminRepository } from '../../storage/admin-repository.ts';
+import type { Cluster } from '../../storage/cluster/cluster.ts';
 import type { AdminAccess } from './access.ts';
 import { localUserParam } from './params.ts';
 
 const REFRESH_MS = 60_000;
+/** The cluster channel on which a process says it changed the bans. */
+const CHANGED_CHANNEL = 'shadow-bans';
 const V3 = '/_matrix/client/v3/rooms/:roomId';
 
 /** What a shadow-banned user's call answers instead of doing anything. */
@@ -41,20 +45,24 @@ export class ShadowBans {
   readonly #logger: Logger;
   #banned = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
+  readonly #cluster: Cluster | undefined;
 
-  constructor(deps: { repository: AdminRepository; logger: Logger }) {
+  constructor(deps: { repository: AdminRepository; logger: Logger; cluster?: Cluster }) {
     this.#repository = deps.repository;
     this.#logger = deps.logger;
+    this.#cluster = deps.cluster;
   }
 
   async start(): Promise<void> {
     this.#banned = new Set(await this.#repository.shadowBannedUsers());
-    this.#timer = setInterval(() => {
+    const reload = () => {
       this.#repository.shadowBannedUsers().then(
         (users) => (this.#banned = new Set(users)),
         (err: unknown) => this.#logger.warn({ err }, 'could not reload shadow bans'),
       );
-    }, REFRESH_MS);
+    };
+    this.#cluster?.onAttachment(CHANGED_CHANNEL, reload);
+    this.#timer = setInterval(reload, REFRESH_MS);
     this.#timer.unref();
   }
 
@@ -70,6 +78,7 @@ export class ShadowBans {
     await this.#repository.setShadowBanned(userId, banned, by, now);
     if (banned) this.#banned.add(userId);
     else this.#banned.delete(userId);
+    this.#cluster?.attach(CHANGED_CHANNEL, userId);
   }
 
   /** `endpoints`, with the guarded ones answering banned users without acting. */
