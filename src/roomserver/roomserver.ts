@@ -15,6 +15,8 @@ import { serverNameOf } from '../rooms/identifiers.ts';
 import { redactEvent } from '../rooms/redaction.ts';
 import { roomVersionRules, type RoomVersionRules } from '../rooms/room-versions.ts';
 import { RoomStore, type CurrentStateEntry, type Direction, type StoaDatabase, type StoredEvent } from '../storage/index.ts';
+import { BackfillMemory } from './backfill-memory.ts';
+import { BackfillPositions } from './backfill-positions.ts';
 import { InvalidEventError, RoomNotFoundError, RoomserverError, UnsupportedRoomVersionError } from './errors.ts';
 import { EventCache } from './event-cache.ts';
 import { prepareRemoteJoin, seedRemoteJoin, type RemoteJoinInput } from './join-remote.ts';
@@ -195,6 +197,8 @@ export class Roomserver {
   readonly #waitingSends = new Map<string, WaitingSend[]>();
   /** One backfill per room at a time: a batch's positions are reserved in order, below the last. */
   readonly #backfills = new RoomQueue();
+  readonly #backfillMemory: BackfillMemory;
+  readonly #backfillPositions: BackfillPositions;
   readonly #output: RoomserverOutput;
   readonly #snapshots = new SnapshotCache();
   readonly #roomEvents = new RoomEventCache();
@@ -220,6 +224,8 @@ export class Roomserver {
     this.#queries = new QueryCache({ clock: this.#clock });
     this.#cluster = options.cluster ?? new Cluster({ logger: options.logger });
     this.#queueFederation = options.queueFederation ?? false;
+    this.#backfillMemory = new BackfillMemory({ clock: this.#clock });
+    this.#backfillPositions = new BackfillPositions(this.#cluster, this.#store.events);
     this.#cluster.onAttachment(EVENTS_CHANNEL, (item) => this.#committedElsewhere(item as NewRoomEvent));
     this.#cluster.onAttachment(FORGOTTEN_CHANNEL, (roomId) => {
       if (typeof roomId === 'string') this.#forgetRoomHere(roomId);
@@ -653,15 +659,16 @@ export class Roomserver {
     const from = prevs.pdu.view.prevEvents.filter((id) => !placedIds.has(id));
     if (from.length === 0) return 0;
 
-    // The servers of the room's members, the earliest event's sender's first.
+    // The servers of the room's members, the earliest event's sender's first; those that
+    // failed lately are left out for a while (./backfill-memory.ts).
     const servers = new Set<string>([serverNameOf(earliest.sender) ?? '']);
     for (const member of await this.#store.state.membersWithMembership(roomId, 'join')) servers.add(serverNameOf(member) ?? '');
     servers.delete('');
     servers.delete(this.#serverName);
-    for (const server of [...servers].slice(0, MAX_BACKFILL_SERVERS)) {
-      const pdus = await federation.backfill(server, roomId, from, limit).catch(() => [] as JsonObject[]);
+    for (const server of [...servers].filter((s) => this.#backfillMemory.mayAsk(roomId, s)).slice(0, MAX_BACKFILL_SERVERS)) {
+      const pdus = (await this.#backfillMemory.ask(roomId, server, async () => (await federation.backfill?.(server, roomId, from, limit)) ?? [])) ?? [];
       if (pdus.length === 0) continue;
-      return this.#placeBackfill(federation, server, roomId, rules, pdus);
+      return this.#backfillPositions.placing(() => this.#placeBackfill(federation, server, roomId, rules, pdus));
     }
     return 0;
   }
@@ -693,7 +700,7 @@ export class Roomserver {
     const fresh = [...batch.values()].filter((b) => (stored.get(b.pdu.eventId)?.streamOrdering ?? null) === null);
     // Oldest first, so each event's prev events are placed (with their state) before it.
     fresh.sort((a, b) => a.pdu.view.depth - b.pdu.view.depth);
-    const positions = await this.#store.events.reserveBackfillPositions(fresh.length);
+    const positions = await this.#backfillPositions.reserve(fresh.length);
     let placed = 0;
     for (const [i, item] of fresh.entries()) {
       const { pdu } = item;
@@ -904,7 +911,12 @@ export class Roomserver {
 
   /** Reads the stream's start, so the cluster announces it from the first message on. */
   async ready(): Promise<void> {
-    await this.#streamTracker();
+    await Promise.all([this.#streamTracker(), this.#backfillPositions.ready()]);
+  }
+
+  /** How far down the backfilled history (negative positions, not on the output) may be read. */
+  get backfilled(): BackfillPositions {
+    return this.#backfillPositions;
   }
 
   /**

@@ -309,6 +309,14 @@ export class EventsRepository {
     return rows.map((r) => -Number(r.position)).sort((a, b) => a - b);
   }
 
+  /** The lowest backfill position handed out so far, 0 when none (where readers of backfilled history start). */
+  async lowestBackfillPosition(): Promise<number> {
+    const { rows } = await sql<{ last_value: number | string; is_called: boolean }>`
+      select last_value, is_called from events_backfill_seq`.execute(this.#db);
+    const row = rows[0];
+    return row === undefined || !row.is_called ? 0 : -Number(row.last_value);
+  }
+
   /** The room's earliest timeline event (lowest stream position), where backfill continues from. */
   async earliestTimelineEvent(roomId: string): Promise<StoredEvent | undefined> {
     const row = await this.#db

@@ -1,6 +1,8 @@
 // Keeps `event_relations` up to date from the room-event stream (a StreamConsumer: its
-// own stored position, woken by the roomserver's output). Readers call `catchUp()` first, so
-// an event the client just sent is already indexed when it asks for relations.
+// own stored position, woken by the roomserver's output, and backfilled history as it
+// arrives, so an edit backfilled with its original aggregates under it). Readers call
+// `catchUp()` first, so an event the client just sent is already indexed when it asks for
+// relations.
 
 import type { Logger } from '../../logger.ts';
 import type { Roomserver } from '../../roomserver/index.ts';

@@ -1,7 +1,7 @@
 // Keeps `event_search` up to date from the room-event stream (a StreamConsumer, like the
 // relation indexer: its own stored position, 0 at first start so existing history is
-// indexed, woken by the roomserver's output); /search calls `catchUp()` first so an event
-// just sent is found. Only the keys the spec searches are indexed (§ "room_events"):
+// indexed, woken by the roomserver's output, and backfilled history below it as it
+// arrives); /search calls `catchUp()` first so an event just sent is found. Only the keys the spec searches are indexed (§ "room_events"):
 // `content.body` of m.room.message, `content.name` of m.room.name, `content.topic` (and the
 // text/plain `m.topic` body) of m.room.topic. Encrypted events carry no such keys; events
 // already redacted are skipped, and a redaction deletes its target's row.

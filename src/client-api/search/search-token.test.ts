@@ -8,6 +8,9 @@ test('client-server § Server Side Search, Pagination: next_batch tokens round-t
     { orderBy: 'rank' as const, cursor: { rank: 0.1 + 0.2, streamOrdering: 7 } },
     { orderBy: 'rank' as const, cursor: { rank: 1e-300, streamOrdering: 0 }, group: { key: 'room_id' as const, value: '!r:x' } },
     { orderBy: 'recent' as const, cursor: { streamOrdering: 9 }, group: { key: 'sender' as const, value: '@u:x' } },
+    // Backfilled history sits at negative stream positions.
+    { orderBy: 'recent' as const, cursor: { streamOrdering: -12 } },
+    { orderBy: 'rank' as const, cursor: { rank: 0.5, streamOrdering: -3 } },
   ];
   for (const token of tokens) assert.deepEqual(decodeSearchToken(encodeSearchToken(token)), token);
 });
@@ -21,7 +24,7 @@ test('client-server § Server Side Search, Pagination: unknown next_batch tokens
     b64([]),
     b64({ o: 'rank', s: 1 }),
     b64({ o: 'oldest', s: 1 }),
-    b64({ o: 'recent', s: -1 }),
+    b64({ o: 'recent', s: Number.MIN_SAFE_INTEGER - 2 }),
     b64({ o: 'recent', s: 1.5 }),
     b64({ o: 'recent', s: 1, g: ['state_key', 'x'] }),
     b64({ o: 'recent', s: 1, g: ['room_id'] }),

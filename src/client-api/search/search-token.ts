@@ -2,6 +2,7 @@
 // "Pagination"): where the previous page ended in the requested order, and, for a token
 // handed out inside a group (`groups.<key>.<value>.next_batch`), which group it continues.
 // Opaque to clients: base64url of a small JSON object, checked field by field on the way in.
+// Stream positions may be negative: backfilled history is indexed too, below position 0.
 
 import { invalidParam } from '../../http/matrix-error.ts';
 import type { SearchCursor } from '../../storage/search-repository.ts';
@@ -40,7 +41,7 @@ export function decodeSearchToken(text: string): SearchToken {
   }
   if (typeof wire !== 'object' || wire === null || Array.isArray(wire)) throw invalid();
   const { o, s, r, g } = wire as Record<string, unknown>;
-  if ((o !== 'rank' && o !== 'recent') || typeof s !== 'number' || !Number.isSafeInteger(s) || s < 0) throw invalid();
+  if ((o !== 'rank' && o !== 'recent') || typeof s !== 'number' || !Number.isSafeInteger(s)) throw invalid();
   if (r !== undefined && (typeof r !== 'number' || !Number.isFinite(r))) throw invalid();
   if (o === 'rank' && r === undefined) throw invalid();
   let group: SearchToken['group'];
