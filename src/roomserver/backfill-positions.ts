@@ -77,6 +77,7 @@ export class BackfillPositions {
    * readers of backfilled history may read down to it and keep it as where they are.
    */
   async floor(): Promise<number> {
+    await this.#cluster.started;
     const safe = (await this.#tracker()).safePosition();
     // Negated back; -0 is 0.
     return safe <= 0 ? 0 : -safe;

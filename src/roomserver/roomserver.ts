@@ -939,6 +939,8 @@ export class Roomserver {
 
   /** The highest stream position below which every event is committed (for sync tokens). */
   async latestStreamPosition(): Promise<number> {
+    // Followers started before the cluster was joined (indexers, push) wait for it.
+    await this.#cluster.started;
     return (await this.#streamTracker()).safePosition();
   }
 

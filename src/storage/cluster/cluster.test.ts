@@ -102,3 +102,18 @@ test('a process that leaves or goes silent stops holding reads back', async () =
   await eventually(() => ea.safePosition() === 14, 'a forgets the silent c');
   hub.resume();
 });
+
+test('positions may be read once the cluster is joined; alone, at once', async () => {
+  const alone = new Cluster({ logger: quiet });
+  await alone.started;
+  const hub = new MemoryHub();
+  const cluster = new Cluster({ bus: hub.bus(), logger: quiet, heartbeatMs: 20 });
+  let started = false;
+  void cluster.started.then(() => (started = true));
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(started, false, 'not before it knows the others');
+  await cluster.start();
+  await cluster.started;
+  assert.equal(started, true);
+  await cluster.close();
+});

@@ -73,6 +73,12 @@ export class Cluster {
   #closed = false;
   /** Until then (after a lost listen connection) no safe position moves. */
   #holdUntil = 0;
+  #markStarted: () => void = () => undefined;
+  /**
+   * Resolves once this process knows the others (at once without a bus). Before that no
+   * position may be read: another process may hold one in flight below it.
+   */
+  readonly started: Promise<void>;
 
   constructor(options: ClusterOptions) {
     this.#bus = options.bus;
@@ -81,6 +87,8 @@ export class Cluster {
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#peerTimeoutMs = options.peerTimeoutMs ?? this.#heartbeatMs * 5;
     this.#clock = options.clock ?? Date.now;
+    this.started = new Promise((resolve) => (this.#markStarted = resolve));
+    if (this.#bus === undefined) this.#markStarted();
   }
 
   /** Whether other processes may share the database (a bus is configured). */
@@ -137,6 +145,7 @@ export class Cluster {
     this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatMs);
     this.#heartbeat.unref();
     this.#logger.info({ writer: this.writerId, role: this.#role, peers: Object.fromEntries(this.peers) }, 'joined the cluster');
+    this.#markStarted();
   }
 
   async close(): Promise<void> {
