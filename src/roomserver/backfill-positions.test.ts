@@ -48,7 +48,8 @@ test('the floor starts where backfill stands, and stays above a placement until 
   });
   assert.equal(placed, 'done');
   assert.equal(await positions.floor(), -8);
-  assert.equal(advanced, 1);
+  // Woken when the placement ended (and possibly once for the start, where nobody waits).
+  assert.ok(advanced >= 1 && advanced <= 2, `woken ${advanced} times`);
 });
 
 test('placements at once: the floor waits for the one that began first, even when a later one ends before it', async () => {

@@ -42,6 +42,19 @@ describe('one process', () => {
     assert.equal(s.safePosition(), 7);
   });
 
+  test('listeners hear of a position committed while its allocation was still held, once the hold is lifted', async () => {
+    const s = new StreamPositions('d', 5);
+    const heard: number[] = [];
+    s.onAdvance((p) => heard.push(p));
+    let release: () => void = () => undefined;
+    const held = s.allocating(() => new Promise<null>((resolve) => (release = () => resolve(null))));
+    s.committed(6);
+    assert.deepEqual(heard, [5], 'the start, where nobody waits');
+    release();
+    await held;
+    assert.deepEqual(heard, [5, 6]);
+  });
+
   test('a failed allocation releases its hold', async () => {
     const s = new StreamPositions('e', 5);
     await assert.rejects(s.allocating(async () => {
@@ -59,7 +72,7 @@ describe('one process', () => {
     assert.equal(await s.write(async () => ({ position: 3, result: 'ok' })), 'ok');
     assert.equal(await s.write(async () => ({ position: undefined, result: 'nothing' })), 'nothing');
     assert.equal(s.safePosition(), 3);
-    assert.deepEqual(seen, [3]);
+    assert.deepEqual(seen, [0, 3]);
   });
 });
 

@@ -62,6 +62,8 @@ export class StreamPositions {
     }
     if (position !== null) this.#inFlight.add(position);
     this.#allocating.delete(ticket);
+    // The hold is lifted: a position committed meanwhile may be readable now.
+    this.#changed();
     return position;
   }
 
