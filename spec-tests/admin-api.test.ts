@@ -9,6 +9,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { clientCalls, ok } from './rig/client-calls.ts';
 import { request, type HttpResponse } from './rig/http.ts';
 import { runStoaCommand, startNodes, stopNodes, testPostgresUrl, type TestNode } from './rig/nodes.ts';
 import { expectMatrixError, expectSpecResponse } from './rig/openapi.ts';
@@ -23,23 +24,11 @@ let alice: RegisteredUser;
 let bob: RegisteredUser;
 let carol: RegisteredUser;
 let auditor: RegisteredUser;
-let txn = 0;
 const enc = encodeURIComponent;
+const { call, client, createRoom, send } = clientCalls(() => node.clientUrl);
 
 function url(path: string): string {
   return `${node.clientUrl}${path}`;
-}
-async function call(user: RegisteredUser | undefined, method: string, path: string, body?: unknown): Promise<HttpResponse> {
-  return request(url(path), {
-    method,
-    headers: user === undefined ? {} : { Authorization: `Bearer ${user.accessToken}` },
-    ...(body === undefined ? {} : { body }),
-  });
-}
-async function ok(res: Promise<HttpResponse> | HttpResponse, status = 200): Promise<Json> {
-  const r = await res;
-  assert.equal(r.status, status, r.text);
-  return r.body as Json;
 }
 /** Asserts each field's JSON type (a list: any of them). */
 function expectShape(value: unknown, shape: Readonly<Record<string, FieldType | readonly FieldType[]>>, where = 'body'): asserts value is Json {
@@ -50,19 +39,6 @@ function expectShape(value: unknown, shape: Readonly<Record<string, FieldType | 
     const allowed: readonly FieldType[] = typeof types === 'string' ? [types] : types;
     assert.ok(allowed.includes(actual), `${where}.${key}: expected ${allowed.join('|')}, got ${actual} (${JSON.stringify(field)})`);
   }
-}
-async function clientCall(user: RegisteredUser, method: string, path: string, body?: unknown): Promise<HttpResponse> {
-  return call(user, method, `/_matrix/client/v3${path}`, body);
-}
-async function createRoom(user: RegisteredUser, body: Json): Promise<string> {
-  const res = await clientCall(user, 'POST', '/createRoom', body);
-  expectSpecResponse(res, 'createRoom');
-  return (res.body as Json)['room_id'] as string;
-}
-async function send(user: RegisteredUser, roomId: string, content: Json, type = 'm.room.message'): Promise<string> {
-  const res = await clientCall(user, 'PUT', `/rooms/${enc(roomId)}/send/${type}/t${++txn}`, content);
-  expectSpecResponse(res, 'sendMessage');
-  return (res.body as Json)['event_id'] as string;
 }
 async function login(userId: string, password: string): Promise<HttpResponse> {
   return request(url('/_matrix/client/v3/login'), {
@@ -232,12 +208,12 @@ describe('admin API: users (user_admin_api.md)', () => {
     assert.deepEqual(await ok(call(admin, 'POST', `/_synapse/admin/v1/reset_password/${enc(erin.userId)}`, { new_password: 'erin-new' })), {});
     expectMatrixError(await login(erin.userId, erin.password), 403, 'M_FORBIDDEN');
     expectSpecResponse(await login(erin.userId, 'erin-new'), 'login');
-    expectMatrixError(await clientCall(erin, 'GET', '/account/whoami'), 401, 'M_UNKNOWN_TOKEN');
+    expectMatrixError(await client(erin, 'GET', '/account/whoami'), 401, 'M_UNKNOWN_TOKEN');
     expectMatrixError(await call(admin, 'POST', `/_synapse/admin/v1/reset_password/${enc(erin.userId)}`, {}), 400, 'M_BAD_JSON');
   });
 
   test('user_admin_api.md § Query current sessions (whois) and § Login as a user', async () => {
-    await clientCall(bob, 'GET', '/account/whoami');
+    await client(bob, 'GET', '/account/whoami');
     const whois = await ok(call(admin, 'GET', `/_synapse/admin/v1/whois/${enc(bob.userId)}`));
     expectShape(whois, { user_id: 'string', devices: 'object' });
     const device = (whois['devices'] as Record<string, Json>)[bob.deviceId];
@@ -254,16 +230,16 @@ describe('admin API: users (user_admin_api.md)', () => {
 
   test('user_admin_api.md § Deactivate Account with erase: no login, rooms left, profile erased', async () => {
     const frank = await registerUser(node, 'frank');
-    expectSpecResponse(await clientCall(frank, 'PUT', `/profile/${enc(frank.userId)}/displayname`, { displayname: 'Frank' }), 'setProfileField');
+    expectSpecResponse(await client(frank, 'PUT', `/profile/${enc(frank.userId)}/displayname`, { displayname: 'Frank' }), 'setProfileField');
     const room = await createRoom(alice, { preset: 'public_chat' });
-    expectSpecResponse(await clientCall(frank, 'POST', `/rooms/${enc(room)}/join`, {}), 'joinRoomById');
+    expectSpecResponse(await client(frank, 'POST', `/rooms/${enc(room)}/join`, {}), 'joinRoomById');
     const body = await ok(call(admin, 'POST', `/_synapse/admin/v1/deactivate/${enc(frank.userId)}`, { erase: true }));
     assert.deepEqual(body, { id_server_unbind_result: 'success' });
     const details = await ok(call(admin, 'GET', `/_synapse/admin/v2/users/${enc(frank.userId)}`));
     assert.equal(details['deactivated'], true);
     assert.equal(details['erased'], true);
     assert.equal(details['displayname'], null);
-    expectMatrixError(await clientCall(frank, 'GET', '/account/whoami'), 401, 'M_UNKNOWN_TOKEN');
+    expectMatrixError(await client(frank, 'GET', '/account/whoami'), 401, 'M_UNKNOWN_TOKEN');
     const members = await ok(call(admin, 'GET', `/_synapse/admin/v1/rooms/${enc(room)}/members`));
     assert.ok(!(members['members'] as string[]).includes(frank.userId));
     const listed = await ok(call(admin, 'GET', '/_synapse/admin/v2/users?deactivated=true&name=frank'));
@@ -277,7 +253,7 @@ describe('admin API: shadow-ban (user_admin_api.md § Controlling whether a user
   test('a shadow-banned user is told sends succeed, but nothing reaches the room; lifting restores', async () => {
     const mallory = await registerUser(node, 'mallory');
     const room = await createRoom(alice, { preset: 'public_chat' });
-    expectSpecResponse(await clientCall(mallory, 'POST', `/rooms/${enc(room)}/join`, {}), 'joinRoomById');
+    expectSpecResponse(await client(mallory, 'POST', `/rooms/${enc(room)}/join`, {}), 'joinRoomById');
     const path = `/_synapse/admin/v1/users/${enc(mallory.userId)}/shadow_ban`;
     expectMatrixError(await call(alice, 'POST', path), 403, 'M_FORBIDDEN');
     assert.deepEqual(await ok(call(admin, 'POST', path)), {});
@@ -285,20 +261,20 @@ describe('admin API: shadow-ban (user_admin_api.md § Controlling whether a user
 
     const spam = await send(mallory, room, { msgtype: 'm.text', body: 'buy now' });
     assert.match(spam, /^\$/, 'a plausible event ID');
-    const topic = await clientCall(mallory, 'PUT', `/rooms/${enc(room)}/state/m.room.topic/`, { topic: 'spam' });
+    const topic = await client(mallory, 'PUT', `/rooms/${enc(room)}/state/m.room.topic/`, { topic: 'spam' });
     expectSpecResponse(topic, 'setRoomStateWithKey');
-    expectSpecResponse(await clientCall(mallory, 'POST', `/rooms/${enc(room)}/invite`, { user_id: carol.userId }), 'inviteUser');
-    const messages = await clientCall(alice, 'GET', `/rooms/${enc(room)}/messages?dir=b&limit=50`);
+    expectSpecResponse(await client(mallory, 'POST', `/rooms/${enc(room)}/invite`, { user_id: carol.userId }), 'inviteUser');
+    const messages = await client(alice, 'GET', `/rooms/${enc(room)}/messages?dir=b&limit=50`);
     expectSpecResponse(messages, 'getRoomEvents');
     const chunk = (messages.body as Json)['chunk'] as Json[];
     assert.ok(!chunk.some((e) => e['sender'] === mallory.userId && e['type'] !== 'm.room.member'), 'nothing of mallory\'s reached the room');
-    const carolState = await clientCall(alice, 'GET', `/rooms/${enc(room)}/state/m.room.member/${enc(carol.userId)}`);
+    const carolState = await client(alice, 'GET', `/rooms/${enc(room)}/state/m.room.member/${enc(carol.userId)}`);
     expectMatrixError(carolState, 404, 'M_NOT_FOUND');
 
     assert.deepEqual(await ok(call(admin, 'DELETE', path)), {});
     assert.equal((await ok(call(admin, 'GET', `/_synapse/admin/v2/users/${enc(mallory.userId)}`)))['shadow_banned'], false);
     const real = await send(mallory, room, { msgtype: 'm.text', body: 'sorry' });
-    const event = await clientCall(alice, 'GET', `/rooms/${enc(room)}/event/${enc(real)}`);
+    const event = await client(alice, 'GET', `/rooms/${enc(room)}/event/${enc(real)}`);
     expectSpecResponse(event, 'getOneRoomEvent');
   });
 });
@@ -307,7 +283,7 @@ describe('admin API: rooms (rooms.md)', () => {
   let room: string;
   before(async () => {
     room = await createRoom(alice, { preset: 'public_chat', name: 'Quarterly planning', room_alias_name: 'planning' });
-    expectSpecResponse(await clientCall(bob, 'POST', `/rooms/${enc(room)}/join`, {}), 'joinRoomById');
+    expectSpecResponse(await client(bob, 'POST', `/rooms/${enc(room)}/join`, {}), 'joinRoomById');
     for (let i = 0; i < 5; i++) await send(alice, room, { msgtype: 'm.text', body: `message ${i}` });
   });
 
@@ -373,22 +349,22 @@ describe('admin API: rooms (rooms.md)', () => {
 
   test('rooms.md § Make Room Admin API: the user gets the top power level and an invite', async () => {
     assert.deepEqual(await ok(call(admin, 'POST', `/_synapse/admin/v1/rooms/${enc(room)}/make_room_admin`, { user_id: carol.userId })), {});
-    expectSpecResponse(await clientCall(carol, 'POST', `/rooms/${enc(room)}/join`, {}), 'joinRoomById');
-    const pl = await clientCall(carol, 'GET', `/rooms/${enc(room)}/state/m.room.power_levels/`);
+    expectSpecResponse(await client(carol, 'POST', `/rooms/${enc(room)}/join`, {}), 'joinRoomById');
+    const pl = await client(carol, 'GET', `/rooms/${enc(room)}/state/m.room.power_levels/`);
     expectSpecResponse(pl, 'getRoomStateWithKey');
     assert.equal(((pl.body as Json)['users'] as Json)[carol.userId], 100);
     // Carol can now do what only room admins may: change the room name.
-    expectSpecResponse(await clientCall(carol, 'PUT', `/rooms/${enc(room)}/state/m.room.name/`, { name: 'Renamed by carol' }), 'setRoomStateWithKey');
+    expectSpecResponse(await client(carol, 'PUT', `/rooms/${enc(room)}/state/m.room.name/`, { name: 'Renamed by carol' }), 'setRoomStateWithKey');
   });
 
   test('rooms.md § Block Room API: no joins or invites into a blocked room; leaving still works', async () => {
     const other = await createRoom(alice, { preset: 'public_chat' });
-    expectSpecResponse(await clientCall(bob, 'POST', `/rooms/${enc(other)}/join`, {}), 'joinRoomById');
+    expectSpecResponse(await client(bob, 'POST', `/rooms/${enc(other)}/join`, {}), 'joinRoomById');
     assert.deepEqual(await ok(call(admin, 'PUT', `/_synapse/admin/v1/rooms/${enc(other)}/block`, { block: true })), { block: true });
-    expectMatrixError(await clientCall(carol, 'POST', `/rooms/${enc(other)}/join`, {}), 403, 'M_FORBIDDEN');
-    expectMatrixError(await clientCall(alice, 'POST', `/rooms/${enc(other)}/invite`, { user_id: carol.userId }), 403, 'M_FORBIDDEN');
+    expectMatrixError(await client(carol, 'POST', `/rooms/${enc(other)}/join`, {}), 403, 'M_FORBIDDEN');
+    expectMatrixError(await client(alice, 'POST', `/rooms/${enc(other)}/invite`, { user_id: carol.userId }), 403, 'M_FORBIDDEN');
     expectMatrixError(await call(carol, 'POST', `/_matrix/client/r0/join/${enc(other)}`, {}), 403, 'M_FORBIDDEN');
-    expectSpecResponse(await clientCall(bob, 'POST', `/rooms/${enc(other)}/leave`, {}), 'leaveRoom');
+    expectSpecResponse(await client(bob, 'POST', `/rooms/${enc(other)}/leave`, {}), 'leaveRoom');
     expectMatrixError(await call(alice, 'PUT', `/_synapse/admin/v1/rooms/${enc(other)}/block`, { block: false }), 403, 'M_FORBIDDEN');
   });
 
@@ -414,11 +390,11 @@ describe('admin API: rooms (rooms.md)', () => {
     assert.deepEqual(await ok(call(admin, 'GET', `/_synapse/admin/v1/rooms/${enc(room)}/block`)), { block: true, user_id: admin.userId });
     const alias = await request(url(`/_matrix/client/v3/directory/room/${enc(`#planning:${node.serverName}`)}`));
     expectMatrixError(alias, 404, 'M_NOT_FOUND');
-    expectMatrixError(await clientCall(bob, 'POST', `/rooms/${enc(room)}/join`, {}), 403, 'M_FORBIDDEN');
-    expectMatrixError(await clientCall(bob, 'POST', `/join/${enc(room)}`, {}), 403, 'M_FORBIDDEN');
+    expectMatrixError(await client(bob, 'POST', `/rooms/${enc(room)}/join`, {}), 403, 'M_FORBIDDEN');
+    expectMatrixError(await client(bob, 'POST', `/join/${enc(room)}`, {}), 403, 'M_FORBIDDEN');
     assert.deepEqual(await ok(call(admin, 'PUT', `/_synapse/admin/v1/rooms/${enc(room)}/block`, { block: false })), { block: false });
     // Unblocked, the join is no longer refused; but the purged room has no server left to join through.
-    expectMatrixError(await clientCall(bob, 'POST', `/rooms/${enc(room)}/join`, {}), 404, 'M_NOT_FOUND');
+    expectMatrixError(await client(bob, 'POST', `/rooms/${enc(room)}/join`, {}), 404, 'M_NOT_FOUND');
     expectMatrixError(await call(admin, 'GET', '/_synapse/admin/v2/rooms/delete_status/nope'), 404, 'M_NOT_FOUND');
   });
 });
@@ -509,9 +485,9 @@ describe('admin API: media (media_admin_api.md)', () => {
 describe('admin API: event reports (event_reports.md)', () => {
   test('event_reports.md § list and show a report of an event', async (t) => {
     const room = await createRoom(alice, { preset: 'public_chat', name: 'Reported room' });
-    expectSpecResponse(await clientCall(bob, 'POST', `/rooms/${enc(room)}/join`, {}), 'joinRoomById');
+    expectSpecResponse(await client(bob, 'POST', `/rooms/${enc(room)}/join`, {}), 'joinRoomById');
     const eventId = await send(alice, room, { msgtype: 'm.text', body: 'offensive' });
-    const report = await clientCall(bob, 'POST', `/rooms/${enc(room)}/report/${enc(eventId)}`, { reason: 'spam', score: -100 });
+    const report = await client(bob, 'POST', `/rooms/${enc(room)}/report/${enc(eventId)}`, { reason: 'spam', score: -100 });
     if (report.status === 404 && (report.body as Json | undefined)?.['errcode'] === 'M_UNRECOGNIZED') {
       t.skip('POST /rooms/{roomId}/report/{eventId} is not wired on this build');
       return;
@@ -549,27 +525,27 @@ describe('admin API: server notices (server_notices.md)', () => {
   test('server_notices.md § send_server_notice: an invite from the notices user, then the notice', async () => {
     const sent = await ok(call(admin, 'POST', '/_synapse/admin/v1/send_server_notice', { user_id: carol.userId, content: { msgtype: 'm.text', body: 'Maintenance tonight' } }));
     expectShape(sent, { event_id: 'string' });
-    const sync = await clientCall(carol, 'GET', '/sync');
+    const sync = await client(carol, 'GET', '/sync');
     expectSpecResponse(sync, 'sync');
     const invites = ((sync.body as Json)['rooms'] as Json)['invite'] as Record<string, Json>;
     const [roomId] = Object.entries(invites).find(([, r]) =>
       ((r['invite_state'] as Json)['events'] as Json[]).some((e) => e['type'] === 'm.room.member' && e['sender'] === `@server-notices:${node.serverName}`),
     ) ?? [];
     assert.ok(roomId, 'carol is invited to her notices room');
-    expectSpecResponse(await clientCall(carol, 'POST', `/rooms/${enc(roomId)}/join`, {}), 'joinRoomById');
+    expectSpecResponse(await client(carol, 'POST', `/rooms/${enc(roomId)}/join`, {}), 'joinRoomById');
     const tags = await call(carol, 'GET', `/_matrix/client/v3/user/${enc(carol.userId)}/rooms/${enc(roomId)}/tags`);
     expectSpecResponse(tags, 'getRoomTags');
     assert.deepEqual((tags.body as Json)['tags'], { 'm.server_notice': {} }, 'client-server § "Server Notices": the room is tagged');
-    const messages = await clientCall(carol, 'GET', `/rooms/${enc(roomId)}/messages?dir=b&limit=20`);
+    const messages = await client(carol, 'GET', `/rooms/${enc(roomId)}/messages?dir=b&limit=20`);
     expectSpecResponse(messages, 'getRoomEvents');
     const notice = ((messages.body as Json)['chunk'] as Json[]).find((e) => e['event_id'] === sent['event_id']);
     assert.equal((notice?.['content'] as Json | undefined)?.['body'], 'Maintenance tonight');
     // The second notice goes to the same room.
     const second = await ok(call(admin, 'PUT', '/_synapse/admin/v1/send_server_notice/n2', { user_id: carol.userId, content: { msgtype: 'm.text', body: 'Done' } }));
-    const event = await clientCall(carol, 'GET', `/rooms/${enc(roomId)}/event/${enc(second['event_id'] as string)}`);
+    const event = await client(carol, 'GET', `/rooms/${enc(roomId)}/event/${enc(second['event_id'] as string)}`);
     expectSpecResponse(event, 'getOneRoomEvent');
     // Only the notices user may speak there.
-    expectMatrixError(await clientCall(carol, 'PUT', `/rooms/${enc(roomId)}/send/m.room.message/reply1`, { msgtype: 'm.text', body: 'hi' }), 403, 'M_FORBIDDEN');
+    expectMatrixError(await client(carol, 'PUT', `/rooms/${enc(roomId)}/send/m.room.message/reply1`, { msgtype: 'm.text', body: 'hi' }), 403, 'M_FORBIDDEN');
     expectMatrixError(await call(admin, 'POST', '/_synapse/admin/v1/send_server_notice', { user_id: `@ghost:${node.serverName}`, content: {} }), 404, 'M_NOT_FOUND');
   });
 });

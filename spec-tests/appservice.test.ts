@@ -14,6 +14,7 @@ import { registerHooks } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ok } from './rig/client-calls.ts';
 import { request, type HttpResponse } from './rig/http.ts';
 import { findFreePort, runStoaCommand, startNodes, stopNodes, type TestNode } from './rig/nodes.ts';
 import { expectMatrixError, expectSpecResponse } from './rig/openapi.ts';
@@ -136,11 +137,6 @@ async function client(token: string, method: string, pathAndQuery: string, body?
     headers: { Authorization: `Bearer ${token}` },
     ...(body === undefined ? {} : { body }),
   });
-}
-async function ok(res: Promise<HttpResponse>): Promise<Json> {
-  const r = await res;
-  assert.equal(r.status, 200, r.text);
-  return r.body as Json;
 }
 async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseSigningKeyFile } from '../src/crypto/signing-key.ts';
 import { signRequest } from '../src/crypto/x-matrix.ts';
+import { clientCalls, ok } from './rig/client-calls.ts';
 import { request, type HttpResponse } from './rig/http.ts';
 import { startNodes, stopNodes, type TestNode } from './rig/nodes.ts';
 import { expectMatrixError, expectSpecResponse } from './rig/openapi.ts';
@@ -29,27 +30,16 @@ let carol: RegisteredUser;
 let txn = 0;
 const enc = encodeURIComponent;
 
-async function call(user: RegisteredUser | undefined, method: string, path: string, body?: unknown, prefix = '/_matrix/client/v3'): Promise<HttpResponse> {
-  return request(`${node.clientUrl}${prefix}${path}`, {
-    method,
-    headers: user === undefined ? {} : { Authorization: `Bearer ${user.accessToken}` },
-    ...(body === undefined ? {} : { body }),
-  });
-}
-async function ok(res: Promise<HttpResponse>): Promise<Json> {
-  const r = await res;
-  assert.equal(r.status, 200, r.text);
-  return r.body as Json;
-}
+const { client } = clientCalls(() => node.clientUrl);
 async function send(user: RegisteredUser, roomId: string, content: Json = { msgtype: 'm.text', body: 'hi' }): Promise<string> {
-  const body = await ok(call(user, 'PUT', `/rooms/${enc(roomId)}/send/m.room.message/t${++txn}`, content));
+  const body = await ok(client(user, 'PUT', `/rooms/${enc(roomId)}/send/m.room.message/t${++txn}`, content));
   return body['event_id'] as string;
 }
 async function state(user: RegisteredUser, roomId: string, type: string, stateKey = ''): Promise<Json> {
-  return ok(call(user, 'GET', `/rooms/${enc(roomId)}/state/${type}/${enc(stateKey)}`));
+  return ok(client(user, 'GET', `/rooms/${enc(roomId)}/state/${type}/${enc(stateKey)}`));
 }
 async function createRoom(user: RegisteredUser, body: Json): Promise<string> {
-  return (await ok(call(user, 'POST', '/createRoom', body)))['room_id'] as string;
+  return (await ok(client(user, 'POST', '/createRoom', body)))['room_id'] as string;
 }
 
 before(async () => {
@@ -74,18 +64,18 @@ describe('client-server § Room Upgrades', () => {
       topic: 'a topic',
       initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }],
     });
-    await ok(call(bob, 'POST', `/rooms/${enc(oldRoom)}/join`, {}));
-    await ok(call(alice, 'POST', `/rooms/${enc(oldRoom)}/ban`, { user_id: carol.userId, reason: 'spam' }));
+    await ok(client(bob, 'POST', `/rooms/${enc(oldRoom)}/join`, {}));
+    await ok(client(alice, 'POST', `/rooms/${enc(oldRoom)}/ban`, { user_id: carol.userId, reason: 'spam' }));
     // Bob's settings for the old room, to follow him into the new one.
-    await ok(call(bob, 'PUT', `/user/${enc(bob.userId)}/rooms/${enc(oldRoom)}/tags/m.favourite`, { order: 0.5 }));
-    await ok(call(bob, 'PUT', `/pushrules/global/room/${enc(oldRoom)}`, { actions: [] }));
+    await ok(client(bob, 'PUT', `/user/${enc(bob.userId)}/rooms/${enc(oldRoom)}/tags/m.favourite`, { order: 0.5 }));
+    await ok(client(bob, 'PUT', `/pushrules/global/room/${enc(oldRoom)}`, { actions: [] }));
     const oldLevels = await state(alice, oldRoom, 'm.room.power_levels');
     const lastBefore = await send(alice, oldRoom);
 
     // Bob (power 0) may not send m.room.tombstone.
-    expectMatrixError(await call(bob, 'POST', `/rooms/${enc(oldRoom)}/upgrade`, { new_version: '11' }), 403, 'M_FORBIDDEN');
+    expectMatrixError(await client(bob, 'POST', `/rooms/${enc(oldRoom)}/upgrade`, { new_version: '11' }), 403, 'M_FORBIDDEN');
 
-    const res = await call(alice, 'POST', `/rooms/${enc(oldRoom)}/upgrade`, { new_version: '11' });
+    const res = await client(alice, 'POST', `/rooms/${enc(oldRoom)}/upgrade`, { new_version: '11' });
     expectSpecResponse(res, 'upgradeRoom');
     const newRoom = (res.body as Json)['replacement_room'] as string;
     assert.notEqual(newRoom, oldRoom);
@@ -107,24 +97,24 @@ describe('client-server § Room Upgrades', () => {
     assert.equal((await state(alice, newRoom, 'm.room.canonical_alias'))['alias'], alias);
     assert.equal((await state(alice, newRoom, 'm.room.member', carol.userId))['membership'], 'ban');
     // Step 4: the alias now names the new room; the directory listing moved with it.
-    const resolved = await call(bob, 'GET', `/directory/room/${enc(alias)}`);
+    const resolved = await client(bob, 'GET', `/directory/room/${enc(alias)}`);
     expectSpecResponse(resolved, 'getRoomIdByAlias');
     assert.equal((resolved.body as Json)['room_id'], newRoom);
-    const listedNew = await call(undefined, 'GET', `/directory/list/room/${enc(newRoom)}`);
+    const listedNew = await client(undefined, 'GET', `/directory/list/room/${enc(newRoom)}`);
     expectSpecResponse(listedNew, 'getRoomVisibilityOnDirectory');
     assert.equal((listedNew.body as Json)['visibility'], 'public');
-    assert.equal((await ok(call(undefined, 'GET', `/directory/list/room/${enc(oldRoom)}`)))['visibility'], 'private');
+    assert.equal((await ok(client(undefined, 'GET', `/directory/list/room/${enc(oldRoom)}`)))['visibility'], 'private');
     // Step 6: ordinary members can no longer talk or invite in the old room.
     const restricted = await state(alice, oldRoom, 'm.room.power_levels');
     assert.ok((restricted['events_default'] as number) >= 50);
     assert.ok((restricted['invite'] as number) >= 50);
     expectMatrixError(
-      await call(bob, 'PUT', `/rooms/${enc(oldRoom)}/send/m.room.message/late${++txn}`, { msgtype: 'm.text', body: 'late' }),
+      await client(bob, 'PUT', `/rooms/${enc(oldRoom)}/send/m.room.message/late${++txn}`, { msgtype: 'm.text', body: 'late' }),
       403,
       'M_FORBIDDEN',
     );
     // Members of the old room can follow it; a banned user cannot.
-    await ok(call(bob, 'POST', `/rooms/${enc(newRoom)}/join`, {}));
+    await ok(client(bob, 'POST', `/rooms/${enc(newRoom)}/join`, {}));
     await send(bob, newRoom);
     // "When a user joins the new room, the server should automatically transfer ... tags,
     // notifications": copied after the join commits, so asked until there (or give up).
@@ -132,22 +122,22 @@ describe('client-server § Room Upgrades', () => {
     let rule: HttpResponse | undefined;
     for (let i = 0; i < 100 && (tags['m.favourite'] === undefined || rule?.status !== 200); i++) {
       if (i > 0) await new Promise((resolve) => setTimeout(resolve, 50));
-      tags = (await ok(call(bob, 'GET', `/user/${enc(bob.userId)}/rooms/${enc(newRoom)}/tags`)))['tags'] as Json;
-      rule = await call(bob, 'GET', `/pushrules/global/room/${enc(newRoom)}`);
+      tags = (await ok(client(bob, 'GET', `/user/${enc(bob.userId)}/rooms/${enc(newRoom)}/tags`)))['tags'] as Json;
+      rule = await client(bob, 'GET', `/pushrules/global/room/${enc(newRoom)}`);
     }
     assert.deepEqual(tags, { 'm.favourite': { order: 0.5 } });
     assert.ok(rule !== undefined);
     expectSpecResponse(rule, 'getPushRule');
     assert.deepEqual((rule.body as Json)['actions'], []);
-    assert.equal((await call(carol, 'POST', `/rooms/${enc(newRoom)}/join`, {})).status, 403);
+    assert.equal((await client(carol, 'POST', `/rooms/${enc(newRoom)}/join`, {})).status, 403);
     // A room is upgraded once.
-    expectMatrixError(await call(alice, 'POST', `/rooms/${enc(oldRoom)}/upgrade`, { new_version: '11' }), 403, 'M_FORBIDDEN');
+    expectMatrixError(await client(alice, 'POST', `/rooms/${enc(oldRoom)}/upgrade`, { new_version: '11' }), 403, 'M_FORBIDDEN');
   });
 
   test('POST /rooms/{roomId}/upgrade to v12 with additional_creators: creators not listed in power levels', async () => {
     const oldRoom = await createRoom(alice, { preset: 'private_chat', room_version: '11', invite: [bob.userId] });
-    await ok(call(bob, 'POST', `/rooms/${enc(oldRoom)}/join`, {}));
-    const res = await call(alice, 'POST', `/rooms/${enc(oldRoom)}/upgrade`, { new_version: '12', additional_creators: [bob.userId] });
+    await ok(client(bob, 'POST', `/rooms/${enc(oldRoom)}/join`, {}));
+    const res = await client(alice, 'POST', `/rooms/${enc(oldRoom)}/upgrade`, { new_version: '12', additional_creators: [bob.userId] });
     expectSpecResponse(res, 'upgradeRoom');
     const newRoom = (res.body as Json)['replacement_room'] as string;
     const create = await state(alice, newRoom, 'm.room.create');
@@ -158,22 +148,22 @@ describe('client-server § Room Upgrades', () => {
     assert.equal(users[alice.userId], undefined);
     assert.equal(users[bob.userId], undefined);
     // Private room: Bob needs an invite, which Alice (a creator) can send.
-    await ok(call(alice, 'POST', `/rooms/${enc(newRoom)}/invite`, { user_id: bob.userId }));
-    await ok(call(bob, 'POST', `/rooms/${enc(newRoom)}/join`, {}));
+    await ok(client(alice, 'POST', `/rooms/${enc(newRoom)}/invite`, { user_id: bob.userId }));
+    await ok(client(bob, 'POST', `/rooms/${enc(newRoom)}/join`, {}));
   });
 
   test('POST /rooms/{roomId}/upgrade: unknown version → 400 M_UNSUPPORTED_ROOM_VERSION; not in the room → 403; no new_version → 400', async () => {
     const room = await createRoom(alice, { preset: 'private_chat' });
-    const unsupported = await call(alice, 'POST', `/rooms/${enc(room)}/upgrade`, { new_version: '99' });
+    const unsupported = await client(alice, 'POST', `/rooms/${enc(room)}/upgrade`, { new_version: '99' });
     expectSpecResponse(unsupported, 'upgradeRoom');
     expectMatrixError(unsupported, 400, 'M_UNSUPPORTED_ROOM_VERSION');
-    expectMatrixError(await call(carol, 'POST', `/rooms/${enc(room)}/upgrade`, { new_version: '11' }), 403, 'M_FORBIDDEN');
-    expectMatrixError(await call(alice, 'POST', `/rooms/${enc(room)}/upgrade`, {}), 400, 'M_BAD_JSON');
+    expectMatrixError(await client(carol, 'POST', `/rooms/${enc(room)}/upgrade`, { new_version: '11' }), 403, 'M_FORBIDDEN');
+    expectMatrixError(await client(alice, 'POST', `/rooms/${enc(room)}/upgrade`, {}), 400, 'M_BAD_JSON');
   });
 
   test('POST /rooms/{roomId}/upgrade: two concurrent upgrades make one replacement room', async () => {
     const room = await createRoom(alice, { preset: 'private_chat' });
-    const results = await Promise.all([1, 2].map(() => call(alice, 'POST', `/rooms/${enc(room)}/upgrade`, { new_version: '11' })));
+    const results = await Promise.all([1, 2].map(() => client(alice, 'POST', `/rooms/${enc(room)}/upgrade`, { new_version: '11' })));
     assert.deepEqual(results.map((r) => r.status).sort(), [200, 403]);
     const winner = results.find((r) => r.status === 200)!;
     assert.equal((await state(alice, room, 'm.room.tombstone'))['replacement_room'], (winner.body as Json)['replacement_room']);
@@ -185,42 +175,42 @@ describe('client-server § Reporting Content', () => {
   let eventId: string;
   before(async () => {
     room = await createRoom(alice, { preset: 'public_chat' });
-    await ok(call(bob, 'POST', `/rooms/${enc(room)}/join`, {}));
+    await ok(client(bob, 'POST', `/rooms/${enc(room)}/join`, {}));
     eventId = await send(alice, room, { msgtype: 'm.text', body: 'offensive' });
   });
 
   test('POST /rooms/{roomId}/report/{eventId}: a joined member reports a visible event', async () => {
-    const res = await call(bob, 'POST', `/rooms/${enc(room)}/report/${enc(eventId)}`, { reason: 'rude', score: -100 });
+    const res = await client(bob, 'POST', `/rooms/${enc(room)}/report/${enc(eventId)}`, { reason: 'rude', score: -100 });
     expectSpecResponse(res, 'reportEvent');
     assert.deepEqual(res.body, {});
-    expectSpecResponse(await call(bob, 'POST', `/rooms/${enc(room)}/report/${enc(eventId)}`, {}), 'reportEvent');
+    expectSpecResponse(await client(bob, 'POST', `/rooms/${enc(room)}/report/${enc(eventId)}`, {}), 'reportEvent');
   });
 
   test('POST /rooms/{roomId}/report/{eventId}: not joined, unknown event, event of another room → 404 M_NOT_FOUND', async () => {
-    const notJoined = await call(carol, 'POST', `/rooms/${enc(room)}/report/${enc(eventId)}`, { reason: 'x' });
+    const notJoined = await client(carol, 'POST', `/rooms/${enc(room)}/report/${enc(eventId)}`, { reason: 'x' });
     expectSpecResponse(notJoined, 'reportEvent');
     expectMatrixError(notJoined, 404, 'M_NOT_FOUND');
-    expectMatrixError(await call(bob, 'POST', `/rooms/${enc(room)}/report/${enc('$nope')}`, { reason: 'x' }), 404, 'M_NOT_FOUND');
+    expectMatrixError(await client(bob, 'POST', `/rooms/${enc(room)}/report/${enc('$nope')}`, { reason: 'x' }), 404, 'M_NOT_FOUND');
     const other = await createRoom(bob, { preset: 'private_chat' });
-    expectMatrixError(await call(bob, 'POST', `/rooms/${enc(other)}/report/${enc(eventId)}`, { reason: 'x' }), 404, 'M_NOT_FOUND');
+    expectMatrixError(await client(bob, 'POST', `/rooms/${enc(other)}/report/${enc(eventId)}`, { reason: 'x' }), 404, 'M_NOT_FOUND');
   });
 
   test('POST /rooms/{roomId}/report: no membership needed (v1.13); unknown room → 404; reason required', async () => {
-    const res = await call(carol, 'POST', `/rooms/${enc(room)}/report`, { reason: 'whole room is spam' });
+    const res = await client(carol, 'POST', `/rooms/${enc(room)}/report`, { reason: 'whole room is spam' });
     expectSpecResponse(res, 'reportRoom');
-    const unknown = await call(carol, 'POST', `/rooms/${enc(`!unknown:${node.serverName}`)}/report`, { reason: 'x' });
+    const unknown = await client(carol, 'POST', `/rooms/${enc(`!unknown:${node.serverName}`)}/report`, { reason: 'x' });
     expectSpecResponse(unknown, 'reportRoom');
     expectMatrixError(unknown, 404, 'M_NOT_FOUND');
-    expectMatrixError(await call(carol, 'POST', `/rooms/${enc(room)}/report`, {}), 400, 'M_BAD_JSON');
+    expectMatrixError(await client(carol, 'POST', `/rooms/${enc(room)}/report`, {}), 400, 'M_BAD_JSON');
   });
 
   test('POST /users/{userId}/report: any user (v1.14); unknown local user → 404', async () => {
-    const res = await call(carol, 'POST', `/users/${enc(alice.userId)}/report`, { reason: 'impersonation' });
+    const res = await client(carol, 'POST', `/users/${enc(alice.userId)}/report`, { reason: 'impersonation' });
     expectSpecResponse(res, 'reportUser');
-    const unknown = await call(carol, 'POST', `/users/${enc(`@ghost:${node.serverName}`)}/report`, { reason: 'x' });
+    const unknown = await client(carol, 'POST', `/users/${enc(`@ghost:${node.serverName}`)}/report`, { reason: 'x' });
     expectSpecResponse(unknown, 'reportUser');
     expectMatrixError(unknown, 404, 'M_NOT_FOUND');
-    expectMatrixError(await call(carol, 'POST', `/users/${enc('not-a-user')}/report`, { reason: 'x' }), 400, 'M_INVALID_PARAM');
+    expectMatrixError(await client(carol, 'POST', `/users/${enc('not-a-user')}/report`, { reason: 'x' }), 400, 'M_INVALID_PARAM');
   });
 });
 
@@ -231,12 +221,12 @@ describe('client-server § GET /rooms/{roomId}/timestamp_to_event, server-server
     room = await createRoom(alice, { preset: 'private_chat' });
     for (let i = 0; i < 3; i++) {
       const id = await send(alice, room, { msgtype: 'm.text', body: `m${i}` });
-      const event = await ok(call(alice, 'GET', `/rooms/${enc(room)}/event/${enc(id)}`));
+      const event = await ok(client(alice, 'GET', `/rooms/${enc(room)}/event/${enc(id)}`));
       events.push({ id, ts: event['origin_server_ts'] as number });
     }
   });
 
-  const lookup = (user: RegisteredUser, query: string) => call(user, 'GET', `/rooms/${enc(room)}/timestamp_to_event?${query}`, undefined, '/_matrix/client/v1');
+  const lookup = (user: RegisteredUser, query: string) => client(user, 'GET', `/rooms/${enc(room)}/timestamp_to_event?${query}`, undefined, 'v1');
 
   test('finds the event at or after ts (f) and at or before ts (b)', async () => {
     const last = events.at(-1)!;
@@ -278,23 +268,23 @@ describe('client-server § GET /rooms/{roomId}/timestamp_to_event, server-server
 describe('client-server § Mutual Rooms', () => {
   test('GET /v1/mutual_rooms and the MSC2666 unstable path list rooms both users joined', async () => {
     const shared = await createRoom(alice, { preset: 'public_chat' });
-    await ok(call(carol, 'POST', `/rooms/${enc(shared)}/join`, {}));
+    await ok(client(carol, 'POST', `/rooms/${enc(shared)}/join`, {}));
     await createRoom(alice, { preset: 'private_chat' });
-    const res = await call(carol, 'GET', `/mutual_rooms?user_id=${enc(alice.userId)}`, undefined, '/_matrix/client/v1');
+    const res = await client(carol, 'GET', `/mutual_rooms?user_id=${enc(alice.userId)}`, undefined, 'v1');
     expectSpecResponse(res, 'getMutualRooms');
     const body = res.body as Json;
     assert.ok((body['joined'] as string[]).includes(shared));
     assert.equal(body['count'], (body['joined'] as string[]).length);
-    const unstable = await call(carol, 'GET', `/user/mutual_rooms?user_id=${enc(alice.userId)}`, undefined, '/_matrix/client/unstable/uk.half-shot.msc2666');
+    const unstable = await client(carol, 'GET', `/user/mutual_rooms?user_id=${enc(alice.userId)}`, undefined, 'unstable/uk.half-shot.msc2666');
     assert.equal(unstable.status, 200);
     assert.deepEqual(unstable.body, body);
-    const nobody = await call(carol, 'GET', `/mutual_rooms?user_id=${enc(`@ghost:${node.serverName}`)}`, undefined, '/_matrix/client/v1');
+    const nobody = await client(carol, 'GET', `/mutual_rooms?user_id=${enc(`@ghost:${node.serverName}`)}`, undefined, 'v1');
     expectSpecResponse(nobody, 'getMutualRooms');
     assert.deepEqual(nobody.body, { joined: [], count: 0 });
   });
 
   test('GET /v1/mutual_rooms: own ID, bad ID, bad token → 400', async () => {
-    const v1 = (query: string) => call(carol, 'GET', `/mutual_rooms?${query}`, undefined, '/_matrix/client/v1');
+    const v1 = (query: string) => client(carol, 'GET', `/mutual_rooms?${query}`, undefined, 'v1');
     const own = await v1(`user_id=${enc(carol.userId)}`);
     expectSpecResponse(own, 'getMutualRooms');
     expectMatrixError(own, 400, 'M_INVALID_PARAM');
@@ -306,7 +296,7 @@ describe('client-server § Mutual Rooms', () => {
 
 describe('client-server § OpenID, server-server § OpenID', () => {
   test('POST /user/{userId}/openid/request_token → a token /openid/userinfo exchanges for the user ID (no X-Matrix)', async () => {
-    const res = await call(alice, 'POST', `/user/${enc(alice.userId)}/openid/request_token`, {});
+    const res = await client(alice, 'POST', `/user/${enc(alice.userId)}/openid/request_token`, {});
     expectSpecResponse(res, 'requestOpenIdToken');
     const token = res.body as Json;
     assert.equal(token['token_type'], 'Bearer');
@@ -324,14 +314,14 @@ describe('client-server § OpenID, server-server § OpenID', () => {
     expectSpecResponse(unknown, 'exchangeOpenIdToken');
     expectMatrixError(unknown, 401, 'M_UNKNOWN_TOKEN');
     expectMatrixError(await request(`${node.federationUrl}/_matrix/federation/v1/openid/userinfo`), 401, 'M_MISSING_TOKEN');
-    expectMatrixError(await call(alice, 'POST', `/user/${enc(bob.userId)}/openid/request_token`, {}), 403, 'M_FORBIDDEN');
+    expectMatrixError(await client(alice, 'POST', `/user/${enc(bob.userId)}/openid/request_token`, {}), 403, 'M_FORBIDDEN');
   });
 });
 
 describe('client-server § Voice over IP: GET /voip/turnServer', () => {
   test('coturn REST credentials: username <expiry>:<user_id>, password base64(HMAC-SHA1(secret, username))', async () => {
     const before = Math.floor(Date.now() / 1000);
-    const res = await call(bob, 'GET', '/voip/turnServer');
+    const res = await client(bob, 'GET', '/voip/turnServer');
     expectSpecResponse(res, 'getTurnServer');
     const body = res.body as { username: string; password: string; uris: string[]; ttl: number };
     assert.deepEqual(body.uris, TURN_URIS);
@@ -340,7 +330,7 @@ describe('client-server § Voice over IP: GET /voip/turnServer', () => {
     assert.equal(rest.join(':'), bob.userId);
     assert.ok(Number(expiry) >= before + 3600 && Number(expiry) <= Math.floor(Date.now() / 1000) + 3600);
     assert.equal(body.password, createHmac('sha1', TURN_SECRET).update(body.username).digest('base64'));
-    expectMatrixError(await call(undefined, 'GET', '/voip/turnServer'), 401, 'M_MISSING_TOKEN');
+    expectMatrixError(await client(undefined, 'GET', '/voip/turnServer'), 401, 'M_MISSING_TOKEN');
   });
 });
 
@@ -353,10 +343,10 @@ describe('legacy /_matrix/client/r0 paths', () => {
     expectSpecResponse(login, 'login');
     const r0Bob: RegisteredUser = { ...bob, accessToken: (login.body as Json)['access_token'] as string };
     const room = await createRoom(alice, { preset: 'public_chat' });
-    await ok(call(r0Bob, 'POST', `/rooms/${enc(room)}/join`, {}, '/_matrix/client/r0'));
-    const sent = await call(r0Bob, 'PUT', `/rooms/${enc(room)}/send/m.room.message/r0-${++txn}`, { msgtype: 'm.text', body: 'old client' }, '/_matrix/client/r0');
+    await ok(client(r0Bob, 'POST', `/rooms/${enc(room)}/join`, {}, 'r0'));
+    const sent = await client(r0Bob, 'PUT', `/rooms/${enc(room)}/send/m.room.message/r0-${++txn}`, { msgtype: 'm.text', body: 'old client' }, 'r0');
     expectSpecResponse(sent, 'sendMessage');
-    const sync = await call(r0Bob, 'GET', '/sync', undefined, '/_matrix/client/r0');
+    const sync = await client(r0Bob, 'GET', '/sync', undefined, 'r0');
     expectSpecResponse(sync, 'sync');
     const joined = (((sync.body as Json)['rooms'] as Json)['join'] as Json)[room] as Json;
     const timeline = (joined['timeline'] as Json)['events'] as Json[];
@@ -364,7 +354,7 @@ describe('legacy /_matrix/client/r0 paths', () => {
   });
 
   test('endpoints added after r0 are v3 only; /versions lists v1.x', async () => {
-    expectMatrixError(await call(carol, 'POST', `/users/${enc(alice.userId)}/report`, { reason: 'x' }, '/_matrix/client/r0'), 404, 'M_UNRECOGNIZED');
+    expectMatrixError(await client(carol, 'POST', `/users/${enc(alice.userId)}/report`, { reason: 'x' }, 'r0'), 404, 'M_UNRECOGNIZED');
     const versions = await request(`${node.clientUrl}/_matrix/client/versions`);
     expectSpecResponse(versions, 'getVersions');
     assert.ok(((versions.body as Json)['versions'] as string[]).includes('v1.19'));
@@ -373,7 +363,7 @@ describe('legacy /_matrix/client/r0 paths', () => {
 
 describe('client-server § Adding Account Administrative Contact Information, § Third-party Networks', () => {
   test('GET /account/3pid: no third-party identifiers', async () => {
-    const res = await call(alice, 'GET', '/account/3pid');
+    const res = await client(alice, 'GET', '/account/3pid');
     expectSpecResponse(res, 'getAccount3PIDs');
     assert.deepEqual(res.body, { threepids: [] });
   });
@@ -389,41 +379,41 @@ describe('client-server § Adding Account Administrative Contact Information, §
       ['/account/password/email/requestToken', email, 'requestTokenToResetPasswordEmail'],
       ['/account/password/msisdn/requestToken', msisdn, 'requestTokenToResetPasswordMSISDN'],
     ] as const) {
-      const res = await call(undefined, 'POST', path, body);
+      const res = await client(undefined, 'POST', path, body);
       expectSpecResponse(res, operationId);
       expectMatrixError(res, 403, 'M_THREEPID_DENIED');
     }
   });
 
   test('adding, binding, deleting and unbinding 3PIDs', async () => {
-    const add = await call(alice, 'POST', '/account/3pid/add', { client_secret: 's', sid: '1' });
+    const add = await client(alice, 'POST', '/account/3pid/add', { client_secret: 's', sid: '1' });
     expectMatrixError(add, 403, 'M_THREEPID_AUTH_FAILED');
-    const legacy = await call(alice, 'POST', '/account/3pid', { three_pid_creds: { client_secret: 's', sid: '1' } });
+    const legacy = await client(alice, 'POST', '/account/3pid', { three_pid_creds: { client_secret: 's', sid: '1' } });
     expectSpecResponse(legacy, 'post3PIDs');
     expectMatrixError(legacy, 403, 'M_THREEPID_AUTH_FAILED');
-    const del = await call(alice, 'POST', '/account/3pid/delete', { medium: 'email', address: 'a@example.org' });
+    const del = await client(alice, 'POST', '/account/3pid/delete', { medium: 'email', address: 'a@example.org' });
     expectSpecResponse(del, 'delete3pidFromAccount');
     assert.deepEqual(del.body, { id_server_unbind_result: 'no-support' });
-    const unbind = await call(alice, 'POST', '/account/3pid/unbind', { medium: 'email', address: 'a@example.org' });
+    const unbind = await client(alice, 'POST', '/account/3pid/unbind', { medium: 'email', address: 'a@example.org' });
     expectSpecResponse(unbind, 'unbind3pidFromAccount');
-    expectMatrixError(await call(alice, 'POST', '/account/3pid/delete', { medium: 'email' }), 400, 'M_BAD_JSON');
+    expectMatrixError(await client(alice, 'POST', '/account/3pid/delete', { medium: 'email' }), 400, 'M_BAD_JSON');
     // Synapse's submitToken pages are not routes here.
-    expectMatrixError(await call(undefined, 'POST', '/account/3pid/email/submitToken', {}), 404, 'M_UNRECOGNIZED');
+    expectMatrixError(await client(undefined, 'POST', '/account/3pid/email/submitToken', {}), 404, 'M_UNRECOGNIZED');
   });
 
   test('third-party networks: no protocols; lookups find nothing', async () => {
-    const protocols = await call(alice, 'GET', '/thirdparty/protocols');
+    const protocols = await client(alice, 'GET', '/thirdparty/protocols');
     expectSpecResponse(protocols, 'getProtocols');
     assert.deepEqual(protocols.body, {});
-    const protocol = await call(alice, 'GET', '/thirdparty/protocol/irc');
+    const protocol = await client(alice, 'GET', '/thirdparty/protocol/irc');
     expectSpecResponse(protocol, 'getProtocolMetadata');
     expectMatrixError(protocol, 404, 'M_NOT_FOUND');
-    expectMatrixError(await call(alice, 'GET', '/thirdparty/user/irc?nick=x'), 404, 'M_NOT_FOUND');
-    expectMatrixError(await call(alice, 'GET', '/thirdparty/location/irc'), 404, 'M_NOT_FOUND');
-    const users = await call(alice, 'GET', `/thirdparty/user?userid=${enc(alice.userId)}`);
+    expectMatrixError(await client(alice, 'GET', '/thirdparty/user/irc?nick=x'), 404, 'M_NOT_FOUND');
+    expectMatrixError(await client(alice, 'GET', '/thirdparty/location/irc'), 404, 'M_NOT_FOUND');
+    const users = await client(alice, 'GET', `/thirdparty/user?userid=${enc(alice.userId)}`);
     expectSpecResponse(users, 'queryUserByID');
     assert.deepEqual(users.body, []);
-    const locations = await call(alice, 'GET', `/thirdparty/location?alias=${enc(`#x:${node.serverName}`)}`);
+    const locations = await client(alice, 'GET', `/thirdparty/location?alias=${enc(`#x:${node.serverName}`)}`);
     expectSpecResponse(locations, 'queryLocationByAlias');
     assert.deepEqual(locations.body, []);
   });

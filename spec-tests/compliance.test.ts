@@ -12,7 +12,8 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { request, type HttpResponse } from './rig/http.ts';
+import { clientCalls, ok } from './rig/client-calls.ts';
+import { request } from './rig/http.ts';
 import { runStoaCommand, startNodes, stopNodes, testPostgresUrl, type TestNode } from './rig/nodes.ts';
 import { expectMatrixError, expectSpecResponse } from './rig/openapi.ts';
 import { registerUser, type RegisteredUser } from './rig/users.ts';
@@ -25,31 +26,9 @@ let officer: RegisteredUser;
 let alice: RegisteredUser;
 let bob: RegisteredUser;
 let work = '';
-let txn = 0;
 const enc = encodeURIComponent;
+const { call, createRoom, send, nextTxnId } = clientCalls(() => node.clientUrl, { txnPrefix: 'c' });
 
-async function call(user: RegisteredUser | undefined, method: string, path: string, body?: unknown): Promise<HttpResponse> {
-  return request(`${node.clientUrl}${path}`, {
-    method,
-    headers: user === undefined ? {} : { Authorization: `Bearer ${user.accessToken}` },
-    ...(body === undefined ? {} : { body }),
-  });
-}
-async function ok(res: Promise<HttpResponse> | HttpResponse, status = 200): Promise<Json> {
-  const r = await res;
-  assert.equal(r.status, status, r.text);
-  return r.body as Json;
-}
-async function createRoom(user: RegisteredUser, body: Json): Promise<string> {
-  const res = await call(user, 'POST', '/_matrix/client/v3/createRoom', body);
-  expectSpecResponse(res, 'createRoom');
-  return (res.body as Json)['room_id'] as string;
-}
-async function send(user: RegisteredUser, roomId: string, content: Json, type = 'm.room.message'): Promise<string> {
-  const res = await call(user, 'PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/${type}/c${++txn}`, content);
-  expectSpecResponse(res, 'sendMessage');
-  return (res.body as Json)['event_id'] as string;
-}
 async function event(user: RegisteredUser, roomId: string, eventId: string): Promise<Json> {
   const res = await call(user, 'GET', `/_matrix/client/v3/rooms/${enc(roomId)}/event/${enc(eventId)}`);
   expectSpecResponse(res, 'getOneRoomEvent');
@@ -145,7 +124,7 @@ describe('retention and legal hold', () => {
     const openLatest = await send(alice, openRoom, { msgtype: 'm.text', body: 'open latest' });
     heldOld = await send(alice, heldRoom, { msgtype: 'm.text', body: 'held 1' });
     redactedHeld = await send(alice, heldRoom, { msgtype: 'm.text', body: 'regrettable' });
-    const redaction = await call(alice, 'PUT', `/_matrix/client/v3/rooms/${enc(heldRoom)}/redact/${enc(redactedHeld)}/r${++txn}`, {});
+    const redaction = await call(alice, 'PUT', `/_matrix/client/v3/rooms/${enc(heldRoom)}/redact/${enc(redactedHeld)}/${nextTxnId('r')}`, {});
     expectSpecResponse(redaction, 'redactEvent');
     await send(alice, heldRoom, { msgtype: 'm.text', body: 'held latest' });
     await ok(call(officer, 'POST', '/_stoa/admin/v1/legal_holds', { scope: 'room', target: heldRoom, reason: 'preserve' }));

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { request, type HttpResponse } from './rig/http.ts';
+import { clientCalls, ok } from './rig/client-calls.ts';
 import { startNodes, stopNodes, type TestNode } from './rig/nodes.ts';
 import { expectMatrixError, expectSpecResponse } from './rig/openapi.ts';
 import { registerUser, type RegisteredUser } from './rig/users.ts';
@@ -22,29 +22,18 @@ let carol: RegisteredUser;
 let txn = 0;
 const enc = encodeURIComponent;
 
-async function call(user: RegisteredUser, method: string, path: string, body?: unknown, version = 'v3'): Promise<HttpResponse> {
-  return request(`${nodes[0]!.clientUrl}/_matrix/client/${version}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${user.accessToken}` },
-    ...(body === undefined ? {} : { body }),
-  });
-}
-async function ok(res: Promise<HttpResponse>): Promise<Json> {
-  const r = await res;
-  assert.equal(r.status, 200, r.text);
-  return r.body as Json;
-}
+const { client } = clientCalls(() => nodes[0]!.clientUrl);
 async function send(user: RegisteredUser, roomId: string, type: string, content: Json): Promise<string> {
-  const body = await ok(call(user, 'PUT', `/rooms/${enc(roomId)}/send/${type}/t${++txn}`, content));
+  const body = await ok(client(user, 'PUT', `/rooms/${enc(roomId)}/send/${type}/t${++txn}`, content));
   return body['event_id'] as string;
 }
 async function createSharedRoom(): Promise<string> {
-  const room = (await ok(call(alice, 'POST', '/createRoom', { preset: 'public_chat' })))['room_id'] as string;
-  await ok(call(bob, 'POST', `/rooms/${enc(room)}/join`, {}));
+  const room = (await ok(client(alice, 'POST', '/createRoom', { preset: 'public_chat' })))['room_id'] as string;
+  await ok(client(bob, 'POST', `/rooms/${enc(room)}/join`, {}));
   return room;
 }
 async function unread(user: RegisteredUser, roomId: string): Promise<Json> {
-  const res = await call(user, 'GET', '/sync');
+  const res = await client(user, 'GET', '/sync');
   expectSpecResponse(res, 'sync');
   const rooms = (res.body as Json)['rooms'] as Json;
   const joined = (rooms['join'] as Record<string, Json>)[roomId];
@@ -62,7 +51,7 @@ after(() => stopNodes(nodes));
 
 describe('client-server § Push Rules: API', () => {
   test('GET /pushrules/ returns the spec\'s default rules (§ Predefined Rules) in order', async () => {
-    const res = await call(alice, 'GET', '/pushrules/');
+    const res = await client(alice, 'GET', '/pushrules/');
     expectSpecResponse(res, 'getPushRules');
     const global = (res.body as Json)['global'] as Record<string, Json[]>;
     assert.deepEqual(global['override']!.map((r) => r['rule_id']), [
@@ -81,60 +70,60 @@ describe('client-server § Push Rules: API', () => {
       conditions: [{ kind: 'event_property_contains', key: 'content.m\\.mentions.user_ids', value: alice.userId }],
       actions: ['notify', { set_tweak: 'sound', value: 'default' }, { set_tweak: 'highlight' }],
     });
-    const globalOnly = await call(alice, 'GET', '/pushrules/global/');
+    const globalOnly = await client(alice, 'GET', '/pushrules/global/');
     expectSpecResponse(globalOnly, 'getPushRulesGlobal');
     assert.deepEqual(globalOnly.body, global);
   });
 
   test('PUT with before/after orders user rules; GET, enabled, actions, DELETE', async () => {
     const put = (id: string, query = '') =>
-      call(carol, 'PUT', `/pushrules/global/content/${id}${query}`, { pattern: id, actions: ['notify'] });
+      client(carol, 'PUT', `/pushrules/global/content/${id}${query}`, { pattern: id, actions: ['notify'] });
     const r1 = await put('cake');
     expectSpecResponse(r1, 'setPushRule');
     assert.equal(r1.status, 200);
     await ok(put('nocake', '?before=cake'));
     await ok(put('tea', '?after=nocake'));
     await ok(put('scone'));
-    const content = ((await ok(call(carol, 'GET', '/pushrules/global/'))) as Record<string, Json[]>)['content']!;
+    const content = ((await ok(client(carol, 'GET', '/pushrules/global/'))) as Record<string, Json[]>)['content']!;
     assert.deepEqual(content.map((r) => r['rule_id']), ['scone', 'nocake', 'tea', 'cake']);
 
-    const one = await call(carol, 'GET', '/pushrules/global/content/tea');
+    const one = await client(carol, 'GET', '/pushrules/global/content/tea');
     expectSpecResponse(one, 'getPushRule');
     assert.deepEqual(one.body, { rule_id: 'tea', default: false, enabled: true, actions: ['notify'], pattern: 'tea' });
 
-    expectSpecResponse(await call(carol, 'PUT', '/pushrules/global/content/tea/enabled', { enabled: false }), 'setPushRuleEnabled');
-    const enabled = await call(carol, 'GET', '/pushrules/global/content/tea/enabled');
+    expectSpecResponse(await client(carol, 'PUT', '/pushrules/global/content/tea/enabled', { enabled: false }), 'setPushRuleEnabled');
+    const enabled = await client(carol, 'GET', '/pushrules/global/content/tea/enabled');
     expectSpecResponse(enabled, 'isPushRuleEnabled');
     assert.deepEqual(enabled.body, { enabled: false });
 
     const newActions = ['notify', { set_tweak: 'sound', value: 'bing' }];
-    expectSpecResponse(await call(carol, 'PUT', '/pushrules/global/content/tea/actions', { actions: newActions }), 'setPushRuleActions');
-    const actions = await call(carol, 'GET', '/pushrules/global/content/tea/actions');
+    expectSpecResponse(await client(carol, 'PUT', '/pushrules/global/content/tea/actions', { actions: newActions }), 'setPushRuleActions');
+    const actions = await client(carol, 'GET', '/pushrules/global/content/tea/actions');
     expectSpecResponse(actions, 'getPushRuleActions');
     assert.deepEqual(actions.body, { actions: newActions });
 
     // A default rule can be disabled and given other actions.
-    await ok(call(carol, 'PUT', '/pushrules/global/override/.m.rule.master/enabled', { enabled: true }));
-    assert.deepEqual(await ok(call(carol, 'GET', '/pushrules/global/override/.m.rule.master/enabled')), { enabled: true });
-    await ok(call(carol, 'PUT', '/pushrules/global/override/.m.rule.master/enabled', { enabled: false }));
+    await ok(client(carol, 'PUT', '/pushrules/global/override/.m.rule.master/enabled', { enabled: true }));
+    assert.deepEqual(await ok(client(carol, 'GET', '/pushrules/global/override/.m.rule.master/enabled')), { enabled: true });
+    await ok(client(carol, 'PUT', '/pushrules/global/override/.m.rule.master/enabled', { enabled: false }));
 
-    const deleted = await call(carol, 'DELETE', '/pushrules/global/content/tea');
+    const deleted = await client(carol, 'DELETE', '/pushrules/global/content/tea');
     expectSpecResponse(deleted, 'deletePushRule');
-    const gone = await call(carol, 'GET', '/pushrules/global/content/tea');
+    const gone = await client(carol, 'GET', '/pushrules/global/content/tea');
     expectMatrixError(gone, 404, 'M_NOT_FOUND');
     expectSpecResponse(gone, 'getPushRule');
-    expectMatrixError(await call(carol, 'DELETE', '/pushrules/global/content/tea'), 404, 'M_NOT_FOUND');
-    expectMatrixError(await call(carol, 'PUT', '/pushrules/global/content/tea/enabled', { enabled: true }), 404, 'M_NOT_FOUND');
+    expectMatrixError(await client(carol, 'DELETE', '/pushrules/global/content/tea'), 404, 'M_NOT_FOUND');
+    expectMatrixError(await client(carol, 'PUT', '/pushrules/global/content/tea/enabled', { enabled: true }), 404, 'M_NOT_FOUND');
   });
 
   test('bad rules are refused with the spec\'s errors', async () => {
-    const badBefore = await call(carol, 'PUT', '/pushrules/global/content/x?before=nosuchrule', { pattern: 'x', actions: [] });
+    const badBefore = await client(carol, 'PUT', '/pushrules/global/content/x?before=nosuchrule', { pattern: 'x', actions: [] });
     expectMatrixError(badBefore, 400, 'M_UNKNOWN');
     expectSpecResponse(badBefore, 'setPushRule');
-    expectMatrixError(await call(carol, 'PUT', '/pushrules/global/override/.mine', { actions: [] }), 400, 'M_INVALID_PARAM');
-    expectMatrixError(await call(carol, 'PUT', '/pushrules/global/content/nopattern', { actions: [] }), 400, 'M_MISSING_PARAM');
-    expectMatrixError(await call(carol, 'PUT', '/pushrules/global/sender/x', { actions: 'notify' }), 400, 'M_INVALID_PARAM');
-    expectMatrixError(await call(carol, 'PUT', '/pushrules/global/nokind/x', { actions: [] }), 400, 'M_INVALID_PARAM');
+    expectMatrixError(await client(carol, 'PUT', '/pushrules/global/override/.mine', { actions: [] }), 400, 'M_INVALID_PARAM');
+    expectMatrixError(await client(carol, 'PUT', '/pushrules/global/content/nopattern', { actions: [] }), 400, 'M_MISSING_PARAM');
+    expectMatrixError(await client(carol, 'PUT', '/pushrules/global/sender/x', { actions: 'notify' }), 400, 'M_INVALID_PARAM');
+    expectMatrixError(await client(carol, 'PUT', '/pushrules/global/nokind/x', { actions: [] }), 400, 'M_INVALID_PARAM');
   });
 });
 
@@ -149,18 +138,18 @@ describe('client-server § Receiving notifications: /sync counts follow the push
     assert.deepEqual(await unread(alice, room), { notification_count: 2, highlight_count: 1 });
 
     // Two members: `.m.rule.room_one_to_one` matched the plain message; disable it and `.m.rule.message`.
-    await ok(call(alice, 'PUT', '/pushrules/global/underride/.m.rule.room_one_to_one/enabled', { enabled: false }));
-    await ok(call(alice, 'PUT', '/pushrules/global/underride/.m.rule.message/enabled', { enabled: false }));
+    await ok(client(alice, 'PUT', '/pushrules/global/underride/.m.rule.room_one_to_one/enabled', { enabled: false }));
+    await ok(client(alice, 'PUT', '/pushrules/global/underride/.m.rule.message/enabled', { enabled: false }));
     assert.deepEqual(await unread(alice, room), { notification_count: 1, highlight_count: 1 });
 
-    const initial = await ok(call(alice, 'GET', '/sync'));
+    const initial = await ok(client(alice, 'GET', '/sync'));
     const pushRules = ((initial['account_data'] as Json)['events'] as Json[]).find((e) => e['type'] === 'm.push_rules');
     assert.ok(pushRules, 'm.push_rules in account_data');
     const underride = ((pushRules['content'] as Json)['global'] as Record<string, Json[]>)['underride']!;
     assert.equal(underride.find((r) => r['rule_id'] === '.m.rule.message')?.['enabled'], false);
 
-    await ok(call(alice, 'PUT', '/pushrules/global/underride/.m.rule.room_one_to_one/enabled', { enabled: true }));
-    await ok(call(alice, 'PUT', '/pushrules/global/underride/.m.rule.message/enabled', { enabled: true }));
+    await ok(client(alice, 'PUT', '/pushrules/global/underride/.m.rule.room_one_to_one/enabled', { enabled: true }));
+    await ok(client(alice, 'PUT', '/pushrules/global/underride/.m.rule.message/enabled', { enabled: true }));
     assert.deepEqual(await unread(alice, room), { notification_count: 2, highlight_count: 1 });
   });
 });
@@ -195,7 +184,7 @@ describe('client-server § Pushers and the push gateway API § POST /_matrix/pus
   after(() => new Promise<void>((resolve) => gateway.close(() => resolve())));
 
   test('a pusher is set and listed; bad pushers are refused', async () => {
-    const set = await call(alice, 'POST', '/pushers/set', {
+    const set = await client(alice, 'POST', '/pushers/set', {
       kind: 'http',
       app_id: 'org.example.stoa.test',
       pushkey: 'alice-key',
@@ -206,16 +195,16 @@ describe('client-server § Pushers and the push gateway API § POST /_matrix/pus
     });
     expectSpecResponse(set, 'postPusher');
     assert.equal(set.status, 200, set.text);
-    const list = await call(alice, 'GET', '/pushers');
+    const list = await client(alice, 'GET', '/pushers');
     expectSpecResponse(list, 'getPushers');
     const pushers = (list.body as Json)['pushers'] as Json[];
     assert.equal(pushers.length, 1);
     assert.equal(pushers[0]!['pushkey'], 'alice-key');
 
-    const missing = await call(alice, 'POST', '/pushers/set', { kind: 'http', app_id: 'a', pushkey: 'b' });
+    const missing = await client(alice, 'POST', '/pushers/set', { kind: 'http', app_id: 'a', pushkey: 'b' });
     expectMatrixError(missing, 400, 'M_MISSING_PARAM');
     expectSpecResponse(missing, 'postPusher');
-    const badUrl = await call(alice, 'POST', '/pushers/set', {
+    const badUrl = await client(alice, 'POST', '/pushers/set', {
       kind: 'http', app_id: 'a', pushkey: 'b', app_display_name: 'x', device_display_name: 'y', lang: 'en', data: { url: 'http://127.0.0.1/elsewhere' },
     });
     expectMatrixError(badUrl, 400, 'M_INVALID_PARAM');
@@ -223,7 +212,7 @@ describe('client-server § Pushers and the push gateway API § POST /_matrix/pus
 
   test('a mention reaches the gateway with the spec\'s body shape, after a failed attempt is retried', async () => {
     const room = await createSharedRoom();
-    await ok(call(alice, 'PUT', `/rooms/${enc(room)}/state/m.room.name/`, { name: 'Mission Control' }));
+    await ok(client(alice, 'PUT', `/rooms/${enc(room)}/state/m.room.name/`, { name: 'Mission Control' }));
     failNext = 1;
     const eventId = await send(bob, room, 'm.room.message', {
       msgtype: 'm.text',
@@ -255,20 +244,20 @@ describe('client-server § Pushers and the push gateway API § POST /_matrix/pus
     // Alice's own events are never pushed to her.
     assert.ok(received.every((b) => (b['notification'] as Json)['sender'] !== alice.userId));
 
-    const res = await call(alice, 'GET', '/notifications?limit=5');
+    const res = await client(alice, 'GET', '/notifications?limit=5');
     expectSpecResponse(res, 'getNotifications');
     const listed = ((res.body as Json)['notifications'] as Json[]).find((n) => (n['event'] as Json)['event_id'] === eventId);
     assert.ok(listed, 'listed in /notifications');
     assert.equal(listed['room_id'], room);
     assert.equal(listed['read'], false);
-    const highlights = await call(alice, 'GET', '/notifications?only=highlight');
+    const highlights = await client(alice, 'GET', '/notifications?only=highlight');
     expectSpecResponse(highlights, 'getNotifications');
     assert.ok(((highlights.body as Json)['notifications'] as Json[]).every((n) => (n['actions'] as unknown[]).some((a) => typeof a === 'object' && (a as Json)['set_tweak'] === 'highlight')));
-    expectMatrixError(await call(alice, 'GET', '/notifications?from=nonsense'), 400, 'M_INVALID_PARAM');
+    expectMatrixError(await client(alice, 'GET', '/notifications?from=nonsense'), 400, 'M_INVALID_PARAM');
 
-    const removed = await call(alice, 'POST', '/pushers/set', { kind: null, app_id: 'org.example.stoa.test', pushkey: 'alice-key' });
+    const removed = await client(alice, 'POST', '/pushers/set', { kind: null, app_id: 'org.example.stoa.test', pushkey: 'alice-key' });
     expectSpecResponse(removed, 'postPusher');
-    assert.deepEqual(await ok(call(alice, 'GET', '/pushers')), { pushers: [] });
+    assert.deepEqual(await ok(client(alice, 'GET', '/pushers')), { pushers: [] });
   });
 });
 
@@ -303,53 +292,53 @@ describe('client-server § Forming relationships between events: relations, thre
   });
 
   test('§ Event annotations: a duplicate annotation is refused with M_DUPLICATE_ANNOTATION', async () => {
-    const res = await call(bob, 'PUT', `/rooms/${enc(room)}/send/m.reaction/dup${++txn}`, {
+    const res = await client(bob, 'PUT', `/rooms/${enc(room)}/send/m.reaction/dup${++txn}`, {
       'm.relates_to': { rel_type: 'm.annotation', event_id: root, key: '👍' },
     });
     expectMatrixError(res, 400, 'M_DUPLICATE_ANNOTATION');
   });
 
   test('§ Threading: a thread cannot start from an event with a relation', async () => {
-    const res = await call(bob, 'PUT', `/rooms/${enc(room)}/send/m.room.message/thr${++txn}`, {
+    const res = await client(bob, 'PUT', `/rooms/${enc(room)}/send/m.room.message/thr${++txn}`, {
       msgtype: 'm.text', body: 'nested', 'm.relates_to': { rel_type: 'm.thread', event_id: replies[0] },
     });
     expectMatrixError(res, 400, 'M_UNKNOWN');
   });
 
   test('GET /relations/{eventId}, by rel_type and by event type, paginated both ways', async () => {
-    const all = await call(alice, 'GET', `/rooms/${enc(room)}/relations/${enc(root)}`, undefined, 'v1');
+    const all = await client(alice, 'GET', `/rooms/${enc(room)}/relations/${enc(root)}`, undefined, 'v1');
     expectSpecResponse(all, 'getRelatingEvents');
     const ids = ((all.body as Json)['chunk'] as Json[]).map((e) => e['event_id']);
     assert.equal(ids.length, 6, 'two replies, a reaction and three edits');
     assert.ok(ids.includes(reaction) && replies.every((id) => ids.includes(id)));
 
-    const thread = await call(alice, 'GET', `/rooms/${enc(room)}/relations/${enc(root)}/m.thread`, undefined, 'v1');
+    const thread = await client(alice, 'GET', `/rooms/${enc(room)}/relations/${enc(root)}/m.thread`, undefined, 'v1');
     expectSpecResponse(thread, 'getRelatingEventsWithRelType');
     assert.deepEqual(((thread.body as Json)['chunk'] as Json[]).map((e) => e['event_id']), [...replies].reverse(), 'newest first');
 
-    const reactions = await call(alice, 'GET', `/rooms/${enc(room)}/relations/${enc(root)}/m.annotation/m.reaction`, undefined, 'v1');
+    const reactions = await client(alice, 'GET', `/rooms/${enc(room)}/relations/${enc(root)}/m.annotation/m.reaction`, undefined, 'v1');
     expectSpecResponse(reactions, 'getRelatingEventsWithRelTypeAndEventType');
     assert.deepEqual(((reactions.body as Json)['chunk'] as Json[]).map((e) => e['event_id']), [reaction]);
 
-    const page1 = await ok(call(alice, 'GET', `/rooms/${enc(room)}/relations/${enc(root)}/m.thread?limit=1`, undefined, 'v1'));
+    const page1 = await ok(client(alice, 'GET', `/rooms/${enc(room)}/relations/${enc(root)}/m.thread?limit=1`, undefined, 'v1'));
     assert.deepEqual((page1['chunk'] as Json[]).map((e) => e['event_id']), [replies[1]]);
     assert.equal(typeof page1['next_batch'], 'string');
-    const page2 = await ok(call(alice, 'GET', `/rooms/${enc(room)}/relations/${enc(root)}/m.thread?limit=1&from=${enc(page1['next_batch'] as string)}`, undefined, 'v1'));
+    const page2 = await ok(client(alice, 'GET', `/rooms/${enc(room)}/relations/${enc(root)}/m.thread?limit=1&from=${enc(page1['next_batch'] as string)}`, undefined, 'v1'));
     assert.deepEqual((page2['chunk'] as Json[]).map((e) => e['event_id']), [replies[0]]);
-    const forward = await ok(call(alice, 'GET', `/rooms/${enc(room)}/relations/${enc(root)}/m.thread?dir=f`, undefined, 'v1'));
+    const forward = await ok(client(alice, 'GET', `/rooms/${enc(room)}/relations/${enc(root)}/m.thread?dir=f`, undefined, 'v1'));
     assert.deepEqual((forward['chunk'] as Json[]).map((e) => e['event_id']), replies);
 
-    const recursed = await call(alice, 'GET', `/rooms/${enc(room)}/relations/${enc(root)}?recurse=true`, undefined, 'v1');
+    const recursed = await client(alice, 'GET', `/rooms/${enc(room)}/relations/${enc(root)}?recurse=true`, undefined, 'v1');
     expectSpecResponse(recursed, 'getRelatingEvents');
     assert.equal(typeof (recursed.body as Json)['recursion_depth'], 'number');
 
-    const missing = await call(carol, 'GET', `/rooms/${enc(room)}/relations/${enc('$nosuchevent')}`, undefined, 'v1');
+    const missing = await client(carol, 'GET', `/rooms/${enc(room)}/relations/${enc('$nosuchevent')}`, undefined, 'v1');
     expectMatrixError(missing, 404, 'M_NOT_FOUND');
     expectSpecResponse(missing, 'getRelatingEvents');
   });
 
   test('GET /threads lists the root with its summary; include=participated', async () => {
-    const res = await call(alice, 'GET', `/rooms/${enc(room)}/threads`, undefined, 'v1');
+    const res = await client(alice, 'GET', `/rooms/${enc(room)}/threads`, undefined, 'v1');
     expectSpecResponse(res, 'getThreadRoots');
     const chunk = (res.body as Json)['chunk'] as Json[];
     assert.deepEqual(chunk.map((e) => e['event_id']), [root]);
@@ -358,17 +347,17 @@ describe('client-server § Forming relationships between events: relations, thre
     assert.equal((summary['latest_event'] as Json)['event_id'], replies[1]);
     assert.equal(summary['current_user_participated'], true, 'alice sent the root');
 
-    await ok(call(carol, 'POST', `/rooms/${enc(room)}/join`, {}));
-    const none = await call(carol, 'GET', `/rooms/${enc(room)}/threads?include=participated`, undefined, 'v1');
+    await ok(client(carol, 'POST', `/rooms/${enc(room)}/join`, {}));
+    const none = await client(carol, 'GET', `/rooms/${enc(room)}/threads?include=participated`, undefined, 'v1');
     expectSpecResponse(none, 'getThreadRoots');
     assert.deepEqual((none.body as Json)['chunk'], []);
-    const bobs = await ok(call(bob, 'GET', `/rooms/${enc(room)}/threads?include=participated`, undefined, 'v1'));
+    const bobs = await ok(client(bob, 'GET', `/rooms/${enc(room)}/threads?include=participated`, undefined, 'v1'));
     assert.deepEqual((bobs['chunk'] as Json[]).map((e) => e['event_id']), [root]);
-    expectMatrixError(await call(bob, 'GET', `/rooms/${enc(room)}/threads?include=some`, undefined, 'v1'), 400, 'M_INVALID_PARAM');
+    expectMatrixError(await client(bob, 'GET', `/rooms/${enc(room)}/threads?include=some`, undefined, 'v1'), 400, 'M_INVALID_PARAM');
   });
 
   test('bundled aggregations in /messages and /event: the latest valid edit and the thread summary', async () => {
-    const messages = await call(alice, 'GET', `/rooms/${enc(room)}/messages?dir=b&limit=50`);
+    const messages = await client(alice, 'GET', `/rooms/${enc(room)}/messages?dir=b&limit=50`);
     expectSpecResponse(messages, 'getRoomEvents');
     const rootEvent = ((messages.body as Json)['chunk'] as Json[]).find((e) => e['event_id'] === root);
     assert.ok(rootEvent);
@@ -380,7 +369,7 @@ describe('client-server § Forming relationships between events: relations, thre
     assert.equal((relations['m.thread'] as Json)['count'], 2);
     assert.equal(relations['m.annotation'], undefined, 'annotations are not aggregated');
 
-    const single = await call(bob, 'GET', `/rooms/${enc(room)}/event/${enc(root)}`);
+    const single = await client(bob, 'GET', `/rooms/${enc(room)}/event/${enc(root)}`);
     expectSpecResponse(single, 'getOneRoomEvent');
     const bundled = ((single.body as Json)['unsigned'] as Json)['m.relations'] as Json;
     assert.equal((bundled['m.replace'] as Json)['event_id'], lastEdit);
@@ -388,8 +377,8 @@ describe('client-server § Forming relationships between events: relations, thre
   });
 
   test('a redacted edit no longer counts; the previous edit is bundled', async () => {
-    await ok(call(alice, 'PUT', `/rooms/${enc(room)}/redact/${enc(lastEdit)}/r${++txn}`, {}));
-    const event = await ok(call(alice, 'GET', `/rooms/${enc(room)}/event/${enc(root)}`));
+    await ok(client(alice, 'PUT', `/rooms/${enc(room)}/redact/${enc(lastEdit)}/r${++txn}`, {}));
+    const event = await ok(client(alice, 'GET', `/rooms/${enc(room)}/event/${enc(root)}`));
     const edit = ((event['unsigned'] as Json)['m.relations'] as Json)['m.replace'] as Json;
     assert.equal(((edit['content'] as Json)['m.new_content'] as Json)['body'], 'root v2');
   });

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { request, type HttpResponse } from './rig/http.ts';
+import { clientCalls, ok } from './rig/client-calls.ts';
 import { startNodes, stopNodes, testPostgresUrl, type TestNode } from './rig/nodes.ts';
 import { expectMatrixError, expectSpecResponse } from './rig/openapi.ts';
 import { registerUser, type RegisteredUser } from './rig/users.ts';
@@ -23,37 +23,9 @@ let admin: RegisteredUser;
 let officer: RegisteredUser;
 let alice: RegisteredUser;
 let bob: RegisteredUser;
-let txn = 0;
 const enc = encodeURIComponent;
+const { call, client, createRoom, send, join } = clientCalls(() => node.clientUrl, { txnPrefix: 'p' });
 
-async function call(user: RegisteredUser | undefined, method: string, path: string, body?: unknown): Promise<HttpResponse> {
-  return request(`${node.clientUrl}${path}`, {
-    method,
-    headers: user === undefined ? {} : { Authorization: `Bearer ${user.accessToken}` },
-    ...(body === undefined ? {} : { body }),
-  });
-}
-async function ok(res: Promise<HttpResponse> | HttpResponse, status = 200): Promise<Json> {
-  const r = await res;
-  assert.equal(r.status, status, r.text);
-  return r.body as Json;
-}
-async function client(user: RegisteredUser, method: string, path: string, body?: unknown): Promise<HttpResponse> {
-  return call(user, method, `/_matrix/client/v3${path}`, body);
-}
-async function createRoom(user: RegisteredUser, body: Json): Promise<string> {
-  const res = await client(user, 'POST', '/createRoom', body);
-  expectSpecResponse(res, 'createRoom');
-  return (res.body as Json)['room_id'] as string;
-}
-async function send(user: RegisteredUser, roomId: string, content: Json, type = 'm.room.message'): Promise<string> {
-  const res = await client(user, 'PUT', `/rooms/${enc(roomId)}/send/${type}/p${++txn}`, content);
-  expectSpecResponse(res, 'sendMessage');
-  return (res.body as Json)['event_id'] as string;
-}
-async function join(user: RegisteredUser, roomId: string): Promise<void> {
-  expectSpecResponse(await client(user, 'POST', `/rooms/${enc(roomId)}/join`, {}), 'joinRoomById');
-}
 async function eventContent(user: RegisteredUser, roomId: string, eventId: string): Promise<Json> {
   const res = await client(user, 'GET', `/rooms/${enc(roomId)}/event/${enc(eventId)}`);
   expectSpecResponse(res, 'getOneRoomEvent');

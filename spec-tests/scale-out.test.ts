@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { clientCalls, ok } from './rig/client-calls.ts';
 import { request } from './rig/http.ts';
 import { nginxBinary, startLoadBalancer, type LoadBalancer } from './rig/nginx.ts';
 import { startNodes, startSibling, testPostgresUrl, type SiblingProcess, type TestNode } from './rig/nodes.ts';
@@ -44,10 +45,9 @@ after(async () => {
   await Promise.all([node?.stop(), remote?.stop()]);
 });
 
-async function call(base: string, user: RegisteredUser, method: string, path: string, body?: unknown) {
-  const response = await request(`${base}${path}`, { method, headers: authHeaders(user), ...(body === undefined ? {} : { body }) });
-  assert.equal(response.status, 200, `${method} ${path} via ${base}: ${response.status} ${response.text}`);
-  return response.body as Record<string, unknown>;
+/** A call through `base` (the balancer or one process) that must answer 200. */
+function call(base: string, user: RegisteredUser, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  return ok(clientCalls(base).call(user, method, path, body));
 }
 
 interface SyncRoom {

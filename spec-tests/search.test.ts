@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { request, type HttpResponse } from './rig/http.ts';
+import { clientCalls, ok } from './rig/client-calls.ts';
 import { startNodes, stopNodes, testPostgresUrl, type TestNode } from './rig/nodes.ts';
 import { expectMatrixError, expectSpecResponse } from './rig/openapi.ts';
 import { registerUser, type RegisteredUser } from './rig/users.ts';
@@ -31,27 +31,16 @@ let roomJ: string;
 let roomE: string;
 const ids: Record<string, string> = {};
 
-async function call(user: RegisteredUser | undefined, method: string, path: string, body?: unknown): Promise<HttpResponse> {
-  return request(`${node.clientUrl}/_matrix/client/v3${path}`, {
-    method,
-    headers: user === undefined ? {} : { Authorization: `Bearer ${user.accessToken}` },
-    ...(body === undefined ? {} : { body }),
-  });
-}
-async function ok(res: Promise<HttpResponse>): Promise<Json> {
-  const r = await res;
-  assert.equal(r.status, 200, r.text);
-  return r.body as Json;
-}
+const { client } = clientCalls(() => node.clientUrl);
 async function say(user: RegisteredUser, roomId: string, body: string): Promise<string> {
-  const res = await ok(call(user, 'PUT', `/rooms/${enc(roomId)}/send/m.room.message/t${++txn}`, { msgtype: 'm.text', body }));
+  const res = await ok(client(user, 'PUT', `/rooms/${enc(roomId)}/send/m.room.message/t${++txn}`, { msgtype: 'm.text', body }));
   return res['event_id'] as string;
 }
 async function setName(user: RegisteredUser, name: string): Promise<void> {
-  await ok(call(user, 'PUT', `/profile/${enc(user.userId)}/displayname`, { displayname: name }));
+  await ok(client(user, 'PUT', `/profile/${enc(user.userId)}/displayname`, { displayname: name }));
 }
 async function search(user: RegisteredUser, criteria: Json, nextBatch?: string): Promise<Json> {
-  const res = await call(user, 'POST', `/search${nextBatch === undefined ? '' : `?next_batch=${enc(nextBatch)}`}`, {
+  const res = await client(user, 'POST', `/search${nextBatch === undefined ? '' : `?next_batch=${enc(nextBatch)}`}`, {
     search_categories: { room_events: criteria },
   });
   expectSpecResponse(res, 'search');
@@ -79,31 +68,31 @@ before(async () => {
     await setName(user, name);
   }
 
-  roomA = (await ok(call(alice, 'POST', '/createRoom', { preset: 'private_chat', invite: [bob.userId], name: 'Garden watch' })))['room_id'] as string;
-  await ok(call(bob, 'POST', `/rooms/${enc(roomA)}/join`, {}));
+  roomA = (await ok(client(alice, 'POST', '/createRoom', { preset: 'private_chat', invite: [bob.userId], name: 'Garden watch' })))['room_id'] as string;
+  await ok(client(bob, 'POST', `/rooms/${enc(roomA)}/join`, {}));
   ids['once'] = await say(alice, roomA, 'A martian landed in the garden');
   ids['thrice'] = await say(alice, roomA, 'Martians! Martians and more martians everywhere');
   ids['bob'] = await say(bob, roomA, 'peace with the martians, says bob');
   ids['other'] = await say(alice, roomA, 'nothing to see here');
   ids['redacted'] = await say(alice, roomA, 'martians secret to be redacted');
-  await ok(call(alice, 'PUT', `/rooms/${enc(roomA)}/redact/${enc(ids['redacted'])}/t${++txn}`, {}));
+  await ok(client(alice, 'PUT', `/rooms/${enc(roomA)}/redact/${enc(ids['redacted'])}/t${++txn}`, {}));
 
-  roomJ = (await ok(call(alice, 'POST', '/createRoom', {
+  roomJ = (await ok(client(alice, 'POST', '/createRoom', {
     preset: 'public_chat',
     initial_state: [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'joined' } }],
   })))['room_id'] as string;
   ids['beforeDave'] = await say(alice, roomJ, 'martians plan before dave');
-  await ok(call(dave, 'POST', `/rooms/${enc(roomJ)}/join`, {}));
+  await ok(client(dave, 'POST', `/rooms/${enc(roomJ)}/join`, {}));
   ids['afterDave'] = await say(alice, roomJ, 'martians news after dave');
 
-  roomE = (await ok(call(alice, 'POST', '/createRoom', {
+  roomE = (await ok(client(alice, 'POST', '/createRoom', {
     preset: 'private_chat',
     initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }],
   })))['room_id'] as string;
   ids['encrypted'] = await say(alice, roomE, 'martians in an encrypted room');
 
   // Eve is in a private room of her own: nobody shares a room with her.
-  await ok(call(eve, 'POST', '/createRoom', { preset: 'private_chat' }));
+  await ok(client(eve, 'POST', '/createRoom', { preset: 'private_chat' }));
 });
 after(() => stopNodes(node === undefined ? [] : [node]));
 
@@ -142,10 +131,10 @@ describe('client-server § Server Side Search (POST /search)', () => {
 
   test('rooms the user has left are searched up to their leave, not after', async () => {
     const frank = await registerUser(node, 'frank');
-    const room = (await ok(call(alice, 'POST', '/createRoom', { preset: 'private_chat', invite: [frank.userId] })))['room_id'] as string;
-    await ok(call(frank, 'POST', `/rooms/${enc(room)}/join`, {}));
+    const room = (await ok(client(alice, 'POST', '/createRoom', { preset: 'private_chat', invite: [frank.userId] })))['room_id'] as string;
+    await ok(client(frank, 'POST', `/rooms/${enc(room)}/join`, {}));
     const before = await say(alice, room, 'zeppelin one');
-    await ok(call(frank, 'POST', `/rooms/${enc(room)}/leave`, {}));
+    await ok(client(frank, 'POST', `/rooms/${enc(room)}/leave`, {}));
     await say(alice, room, 'zeppelin two');
     assert.deepEqual(resultIds(await search(frank, { search_term: 'zeppelin' })), [before]);
     assert.equal((await search(alice, { search_term: 'zeppelin' }))['count'], 2);
@@ -229,7 +218,7 @@ describe('client-server § Server Side Search (POST /search)', () => {
   });
 
   test('invalid requests are Matrix errors, never 500', async () => {
-    const post = (body: unknown, query = '') => call(alice, 'POST', `/search${query}`, body);
+    const post = (body: unknown, query = '') => client(alice, 'POST', `/search${query}`, body);
     expectMatrixError(await post({}), 400, 'M_BAD_JSON');
     expectMatrixError(await post({ search_categories: { room_events: {} } }), 400, 'M_BAD_JSON');
     expectMatrixError(await post({ search_categories: { room_events: { search_term: 'x', order_by: 'oldest' } } }), 400, 'M_BAD_JSON');
@@ -248,7 +237,7 @@ describe('client-server § Server Side Search (POST /search)', () => {
       400,
       'M_INVALID_PARAM',
     );
-    expectMatrixError(await call(undefined, 'POST', '/search', { search_categories: {} }), 401, 'M_MISSING_TOKEN');
+    expectMatrixError(await client(undefined, 'POST', '/search', { search_categories: {} }), 401, 'M_MISSING_TOKEN');
     for (const term of ['', 'the', '"unbalanced', '!!&&||', 'martians OR -peace', 'x'.repeat(5000)]) {
       await search(alice, { search_term: term });
     }
@@ -261,7 +250,7 @@ describe('client-server § Server Side Search (POST /search)', () => {
 
 describe('client-server § User directory (POST /user_directory/search)', () => {
   async function directory(user: RegisteredUser, body: Json): Promise<Json> {
-    const res = await call(user, 'POST', '/user_directory/search', body);
+    const res = await client(user, 'POST', '/user_directory/search', body);
     expectSpecResponse(res, 'searchUserDirectory');
     assert.equal(res.status, 200, res.text);
     return res.body as Json;
@@ -289,46 +278,46 @@ describe('client-server § User directory (POST /user_directory/search)', () => 
     const limited = await directory(carol, { search_term: 'liddell', limit: 1 });
     assert.equal((limited['results'] as Json[]).length, 1);
     assert.equal(limited['limited'], true);
-    await ok(call(bob, 'PUT', `/profile/${enc(bob.userId)}/displayname`, { displayname: 'Robert Droptables' }));
+    await ok(client(bob, 'PUT', `/profile/${enc(bob.userId)}/displayname`, { displayname: 'Robert Droptables' }));
     assert.deepEqual(userIds(await directory(alice, { search_term: 'robert' })), [bob.userId]);
-    await ok(call(bob, 'PUT', `/profile/${enc(bob.userId)}/displayname`, { displayname: 'Bobby Tables' }));
-    expectMatrixError(await call(alice, 'POST', '/user_directory/search', {}), 400, 'M_BAD_JSON');
-    expectMatrixError(await call(alice, 'POST', '/user_directory/search', { search_term: 'x', limit: 'ten' }), 400, 'M_BAD_JSON');
-    expectMatrixError(await call(undefined, 'POST', '/user_directory/search', { search_term: 'x' }), 401, 'M_MISSING_TOKEN');
+    await ok(client(bob, 'PUT', `/profile/${enc(bob.userId)}/displayname`, { displayname: 'Bobby Tables' }));
+    expectMatrixError(await client(alice, 'POST', '/user_directory/search', {}), 400, 'M_BAD_JSON');
+    expectMatrixError(await client(alice, 'POST', '/user_directory/search', { search_term: 'x', limit: 'ten' }), 400, 'M_BAD_JSON');
+    expectMatrixError(await client(undefined, 'POST', '/user_directory/search', { search_term: 'x' }), 401, 'M_MISSING_TOKEN');
     for (const term of ['', '%_\\', 'ü', 'x'.repeat(5000)]) await directory(alice, { search_term: term, limit: 0 });
   });
 });
 
 describe('client-server § Profiles: Server behaviour (limited look-ups)', () => {
   test('require_auth_for_profile_requests: no token, 401 M_MISSING_TOKEN', async () => {
-    expectMatrixError(await call(undefined, 'GET', `/profile/${enc(bob.userId)}`), 401, 'M_MISSING_TOKEN');
-    expectMatrixError(await call(undefined, 'GET', `/profile/${enc(bob.userId)}/displayname`), 401, 'M_MISSING_TOKEN');
+    expectMatrixError(await client(undefined, 'GET', `/profile/${enc(bob.userId)}`), 401, 'M_MISSING_TOKEN');
+    expectMatrixError(await client(undefined, 'GET', `/profile/${enc(bob.userId)}/displayname`), 401, 'M_MISSING_TOKEN');
   });
 
   test('users who share a room, users in public rooms and oneself are visible; others are 403', async () => {
-    const shared = await call(alice, 'GET', `/profile/${enc(bob.userId)}`);
+    const shared = await client(alice, 'GET', `/profile/${enc(bob.userId)}`);
     expectSpecResponse(shared, 'getUserProfile');
     assert.equal((shared.body as Json)['displayname'], 'Bobby Tables');
-    expectSpecResponse(await call(carol, 'GET', `/profile/${enc(alice.userId)}`), 'getUserProfile');
-    expectSpecResponse(await call(eve, 'GET', `/profile/${enc(eve.userId)}/displayname`), 'getProfileField');
-    expectMatrixError(await call(carol, 'GET', `/profile/${enc(eve.userId)}`), 403, 'M_FORBIDDEN');
-    expectMatrixError(await call(carol, 'GET', `/profile/${enc(bob.userId)}/displayname`), 403, 'M_FORBIDDEN');
+    expectSpecResponse(await client(carol, 'GET', `/profile/${enc(alice.userId)}`), 'getUserProfile');
+    expectSpecResponse(await client(eve, 'GET', `/profile/${enc(eve.userId)}/displayname`), 'getProfileField');
+    expectMatrixError(await client(carol, 'GET', `/profile/${enc(eve.userId)}`), 403, 'M_FORBIDDEN');
+    expectMatrixError(await client(carol, 'GET', `/profile/${enc(bob.userId)}/displayname`), 403, 'M_FORBIDDEN');
     // An unknown user looks the same as a hidden one.
-    expectMatrixError(await call(carol, 'GET', `/profile/${enc(`@nobody:${node.serverName}`)}`), 403, 'M_FORBIDDEN');
+    expectMatrixError(await client(carol, 'GET', `/profile/${enc(`@nobody:${node.serverName}`)}`), 403, 'M_FORBIDDEN');
   });
 
   test('leaving the shared room hides the profile and the directory entry', async () => {
     const leaver = await registerUser(node, 'leaver');
     await setName(leaver, 'Leaving Larry');
-    const room = (await ok(call(alice, 'POST', '/createRoom', { preset: 'private_chat', invite: [leaver.userId] })))['room_id'] as string;
-    await ok(call(leaver, 'POST', `/rooms/${enc(room)}/join`, {}));
-    const found = await call(alice, 'POST', '/user_directory/search', { search_term: 'larry' });
+    const room = (await ok(client(alice, 'POST', '/createRoom', { preset: 'private_chat', invite: [leaver.userId] })))['room_id'] as string;
+    await ok(client(leaver, 'POST', `/rooms/${enc(room)}/join`, {}));
+    const found = await client(alice, 'POST', '/user_directory/search', { search_term: 'larry' });
     assert.deepEqual((found.body as Json)['results'], [{ user_id: leaver.userId, display_name: 'Leaving Larry' }]);
-    assert.equal((await call(alice, 'GET', `/profile/${enc(leaver.userId)}`)).status, 200);
-    await ok(call(leaver, 'POST', `/rooms/${enc(room)}/leave`, {}));
-    const gone = await call(alice, 'POST', '/user_directory/search', { search_term: 'larry' });
+    assert.equal((await client(alice, 'GET', `/profile/${enc(leaver.userId)}`)).status, 200);
+    await ok(client(leaver, 'POST', `/rooms/${enc(room)}/leave`, {}));
+    const gone = await client(alice, 'POST', '/user_directory/search', { search_term: 'larry' });
     assert.deepEqual((gone.body as Json)['results'], []);
-    expectMatrixError(await call(alice, 'GET', `/profile/${enc(leaver.userId)}`), 403, 'M_FORBIDDEN');
+    expectMatrixError(await client(alice, 'GET', `/profile/${enc(leaver.userId)}`), 403, 'M_FORBIDDEN');
   });
 });
 

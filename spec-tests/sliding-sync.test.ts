@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { ed25519KeyPairFromSeed, generateEd25519Seed, type Ed25519KeyPair } from '../src/crypto/ed25519.ts';
 import { signableBytes } from '../src/crypto/signed-json.ts';
 import { encodeBase64 } from '../src/rooms/base64.ts';
+import { clientCalls } from './rig/client-calls.ts';
 import { request, type HttpResponse } from './rig/http.ts';
 import { startNodes, stopNodes, testPostgresUrl, type TestNode } from './rig/nodes.ts';
 import { expectMatrixError, expectSpecResponse } from './rig/openapi.ts';
@@ -50,13 +51,7 @@ let carol: RegisteredUser;
 let txn = 0;
 let userCount = 0;
 
-function call(user: RegisteredUser, method: string, path: string, body?: unknown): Promise<HttpResponse> {
-  return request(`${node.clientUrl}/_matrix/client/v3${path}`, {
-    method,
-    headers: { authorization: `Bearer ${user.accessToken}` },
-    ...(body === undefined ? {} : { body }),
-  });
-}
+const { client } = clientCalls(() => node.clientUrl);
 async function ok(res: Promise<HttpResponse>, operation: string): Promise<Json> {
   const r = await res;
   expectSpecResponse(r, operation);
@@ -115,13 +110,13 @@ async function newUser(): Promise<RegisteredUser> {
   return registerUser(node, `ss${++userCount}`);
 }
 async function createRoom(user: RegisteredUser, body: Json = {}): Promise<string> {
-  return (await ok(call(user, 'POST', '/createRoom', { preset: 'public_chat', ...body }), 'createRoom'))['room_id'] as string;
+  return (await ok(client(user, 'POST', '/createRoom', { preset: 'public_chat', ...body }), 'createRoom'))['room_id'] as string;
 }
 async function join(user: RegisteredUser, roomId: string): Promise<void> {
-  await ok(call(user, 'POST', `/join/${enc(roomId)}`, {}), 'joinRoomById');
+  await ok(client(user, 'POST', `/join/${enc(roomId)}`, {}), 'joinRoomById');
 }
 async function send(user: RegisteredUser, roomId: string, text: string): Promise<string> {
-  const body = await ok(call(user, 'PUT', `/rooms/${enc(roomId)}/send/m.room.message/t${++txn}`, { msgtype: 'm.text', body: text }), 'sendMessage');
+  const body = await ok(client(user, 'PUT', `/rooms/${enc(roomId)}/send/m.room.message/t${++txn}`, { msgtype: 'm.text', body: text }), 'sendMessage');
   return body['event_id'] as string;
 }
 function sortedByBump(rooms: Record<string, SsRoom>): string[] {
@@ -201,7 +196,7 @@ describe('MSC4186 simplified sliding sync', () => {
     assert.deepEqual(idle.rooms, {});
     assert.notEqual(idle.pos, next.pos);
     // A room the user leaves is sent once more, its timeline ending with the leave.
-    await ok(call(u, 'POST', `/rooms/${enc(oldest)}/leave`, {}), 'leaveRoom');
+    await ok(client(u, 'POST', `/rooms/${enc(oldest)}/leave`, {}), 'leaveRoom');
     const left = await slidingSync(u, body, { pos: idle.pos });
     const leave = left.rooms[oldest]!.timeline!.at(-1)!;
     assert.equal(leave['type'], 'm.room.member');
@@ -253,7 +248,7 @@ describe('MSC4186 simplified sliding sync', () => {
     const watch = { conn_id: 'watch', ...sub([['m.room.topic', '']], 1) };
     const w1 = await slidingSync(alice, watch);
     assert.deepEqual(keys(w1.rooms[room]!), ['m.room.topic|']);
-    await ok(call(alice, 'PUT', `/rooms/${enc(room)}/state/m.room.topic/`, { topic: 'new topic' }), 'setRoomStateWithKey');
+    await ok(client(alice, 'PUT', `/rooms/${enc(room)}/state/m.room.topic/`, { topic: 'new topic' }), 'setRoomStateWithKey');
     const w2 = await slidingSync(alice, watch, { pos: w1.pos });
     assert.deepEqual(keys(w2.rooms[room]!), ['m.room.topic|']);
     assert.equal((w2.rooms[room]!.required_state![0]!['content'] as Json)['topic'], 'new topic');
@@ -292,7 +287,7 @@ describe('MSC4186 simplified sliding sync', () => {
     assert.deepEqual(entry.timeline!.map((e) => e['event_id']), ids.slice(2));
     assert.equal(entry.limited, true);
     assert.equal(entry.num_live, 0);
-    const older = await ok(call(u, 'GET', `/rooms/${enc(room)}/messages?dir=b&limit=2&from=${enc(entry.prev_batch!)}`), 'getRoomEvents');
+    const older = await ok(client(u, 'GET', `/rooms/${enc(room)}/messages?dir=b&limit=2&from=${enc(entry.prev_batch!)}`), 'getRoomEvents');
     assert.deepEqual((older['chunk'] as Json[]).map((e) => e['event_id']), [ids[1], ids[0]]);
     // Incremental: four new events with a limit of two.
     const more: string[] = [];
@@ -310,7 +305,7 @@ describe('MSC4186 simplified sliding sync', () => {
     const body = { lists: { invites: list([[0, 9]], { filters: { is_invite: true } }), joined: list([[0, 9]], { filters: { is_invite: false } }) } };
     const before = await slidingSync(u, body);
     assert.deepEqual(before.lists, { invites: { count: 0 }, joined: { count: 1 } });
-    await ok(call(alice, 'POST', `/rooms/${enc(room)}/invite`, { user_id: u.userId }), 'inviteUser');
+    await ok(client(alice, 'POST', `/rooms/${enc(room)}/invite`, { user_id: u.userId }), 'inviteUser');
     const res = await slidingSync(u, body, { pos: before.pos });
     assert.deepEqual(res.lists, { invites: { count: 1 }, joined: { count: 1 } });
     const entry = res.rooms[room]!;
@@ -334,7 +329,7 @@ describe('MSC4186 simplified sliding sync', () => {
     const dm = await createRoom(u);
     const encrypted = await createRoom(u, { initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] });
     const space = await createRoom(u, { creation_content: { type: 'm.space' } });
-    await ok(call(u, 'PUT', `/user/${enc(u.userId)}/account_data/m.direct`, { [alice.userId]: [dm] }), 'setAccountData');
+    await ok(client(u, 'PUT', `/user/${enc(u.userId)}/account_data/m.direct`, { [alice.userId]: [dm] }), 'setAccountData');
     const res = await slidingSync(u, {
       lists: {
         dms: list([[0, 9]], { filters: { is_dm: true } }),
@@ -351,7 +346,7 @@ describe('MSC4186 simplified sliding sync', () => {
   test('MSC4186 § extensions: to_device delivers a message until acknowledged; e2ee gives one-time-key counts', async () => {
     const u = await newUser();
     const key = ed25519KeyPairFromSeed(generateEd25519Seed());
-    await ok(call(u, 'POST', '/keys/upload', {
+    await ok(client(u, 'POST', '/keys/upload', {
       device_keys: deviceKeys(u, key),
       one_time_keys: Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`signed_curve25519:K${i}`, sign({ key: `k${i}` }, u.userId, `ed25519:${u.deviceId}`, key)])),
     }), 'uploadKeys');
@@ -364,7 +359,7 @@ describe('MSC4186 simplified sliding sync', () => {
     assert.equal(typeof toDevice.next_batch, 'string');
     assert.deepEqual(toDevice.events, []);
 
-    await ok(call(bob, 'PUT', `/sendToDevice/m.test/td${++txn}`, { messages: { [u.userId]: { [u.deviceId]: { hello: 'sliding' } } } }), 'sendToDevice');
+    await ok(client(bob, 'PUT', `/sendToDevice/m.test/td${++txn}`, { messages: { [u.userId]: { [u.deviceId]: { hello: 'sliding' } } } }), 'sendToDevice');
     const withMessage = await slidingSync(u, { extensions: { ...body.extensions, to_device: { enabled: true, since: toDevice.next_batch } } }, { pos: first.pos, timeout: 10_000 });
     const delivered = withMessage.extensions['to_device'] as { next_batch: string; events: Json[] };
     assert.deepEqual(delivered.events.map((e) => [e['sender'], e['type'], e['content']]), [[bob.userId, 'm.test', { hello: 'sliding' }]]);
@@ -380,8 +375,8 @@ describe('MSC4186 simplified sliding sync', () => {
     const room = await createRoom(u);
     await join(bob, room);
     const eventId = await send(bob, room, 'read me');
-    await ok(call(u, 'PUT', `/user/${enc(u.userId)}/account_data/org.example.global`, { a: 1 }), 'setAccountData');
-    await ok(call(u, 'PUT', `/user/${enc(u.userId)}/rooms/${enc(room)}/account_data/org.example.room`, { b: 2 }), 'setAccountDataPerRoom');
+    await ok(client(u, 'PUT', `/user/${enc(u.userId)}/account_data/org.example.global`, { a: 1 }), 'setAccountData');
+    await ok(client(u, 'PUT', `/user/${enc(u.userId)}/rooms/${enc(room)}/account_data/org.example.room`, { b: 2 }), 'setAccountDataPerRoom');
     const body = {
       lists: { all: list([[0, 9]]) },
       extensions: { account_data: { enabled: true }, receipts: { enabled: true }, typing: { enabled: true } },
@@ -392,9 +387,9 @@ describe('MSC4186 simplified sliding sync', () => {
     assert.ok(accountData.global.some((e) => e['type'] === 'm.push_rules'));
     assert.deepEqual(accountData.rooms[room], [{ type: 'org.example.room', content: { b: 2 } }]);
 
-    await ok(call(bob, 'POST', `/rooms/${enc(room)}/receipt/m.read/${enc(eventId)}`, {}), 'postReceipt');
-    await ok(call(bob, 'PUT', `/rooms/${enc(room)}/typing/${enc(bob.userId)}`, { typing: true, timeout: 30_000 }), 'setTyping');
-    await ok(call(u, 'PUT', `/user/${enc(u.userId)}/account_data/org.example.global`, { a: 2 }), 'setAccountData');
+    await ok(client(bob, 'POST', `/rooms/${enc(room)}/receipt/m.read/${enc(eventId)}`, {}), 'postReceipt');
+    await ok(client(bob, 'PUT', `/rooms/${enc(room)}/typing/${enc(bob.userId)}`, { typing: true, timeout: 30_000 }), 'setTyping');
+    await ok(client(u, 'PUT', `/user/${enc(u.userId)}/account_data/org.example.global`, { a: 2 }), 'setAccountData');
     const next = await slidingSync(u, body, { pos: first.pos });
     const receipts = (next.extensions['receipts'] as { rooms: Record<string, Json> }).rooms[room]!;
     assert.equal(receipts['type'], 'm.receipt');
@@ -412,7 +407,7 @@ describe('MSC4186 simplified sliding sync', () => {
     const body = { lists: { all: list([[0, 9]]) } };
     const first = await slidingSync(u, body);
     await send(bob, room, 'one');
-    const last = (await ok(call(bob, 'PUT', `/rooms/${enc(room)}/send/m.room.message/t${++txn}`, {
+    const last = (await ok(client(bob, 'PUT', `/rooms/${enc(room)}/send/m.room.message/t${++txn}`, {
       msgtype: 'm.text',
       body: 'two, with a mention',
       'm.mentions': { user_ids: [u.userId] },
@@ -420,7 +415,7 @@ describe('MSC4186 simplified sliding sync', () => {
     const unread = await slidingSync(u, body, { pos: first.pos });
     assert.equal(unread.rooms[room]!.notification_count, 2);
     assert.equal(unread.rooms[room]!.highlight_count, 1);
-    await ok(call(u, 'POST', `/rooms/${enc(room)}/receipt/m.read/${enc(last)}`, {}), 'postReceipt');
+    await ok(client(u, 'POST', `/rooms/${enc(room)}/receipt/m.read/${enc(last)}`, {}), 'postReceipt');
     const read = await slidingSync(u, body, { pos: unread.pos });
     assert.deepEqual(Object.keys(read.rooms), [room]);
     assert.equal(read.rooms[room]!.notification_count, 0);
@@ -446,7 +441,7 @@ describe('MSC4186 simplified sliding sync', () => {
     const since = (e1.extensions['to_device'] as { next_batch: string }).next_batch;
     const waiting = slidingSync(u, { ...e2eeBody, extensions: { ...e2eeBody.extensions, to_device: { enabled: true, since } } }, { pos: e1.pos, timeout: 60_000 });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    await ok(call(bob, 'PUT', `/sendToDevice/m.test/td${++txn}`, { messages: { [u.userId]: { [u.deviceId]: { wake: true } } } }), 'sendToDevice');
+    await ok(client(bob, 'PUT', `/sendToDevice/m.test/td${++txn}`, { messages: { [u.userId]: { [u.deviceId]: { wake: true } } } }), 'sendToDevice');
     const got = await waiting;
     assert.deepEqual((got.extensions['to_device'] as { events: Json[] }).events.map((e) => e['content']), [{ wake: true }]);
   });
@@ -475,8 +470,8 @@ describe('MSC4186 simplified sliding sync', () => {
     const space = await createRoom(u, { creation_content: { type: 'm.space' } });
     const child = await createRoom(u);
     const other = await createRoom(u);
-    await ok(call(u, 'PUT', `/rooms/${enc(space)}/state/m.space.child/${enc(child)}`, { via: ['example.org'] }), 'setRoomStateWithKey');
-    await ok(call(u, 'PUT', `/user/${enc(u.userId)}/rooms/${enc(other)}/tags/m.favourite`, {}), 'setRoomTag');
+    await ok(client(u, 'PUT', `/rooms/${enc(space)}/state/m.space.child/${enc(child)}`, { via: ['example.org'] }), 'setRoomStateWithKey');
+    await ok(client(u, 'PUT', `/user/${enc(u.userId)}/rooms/${enc(other)}/tags/m.favourite`, {}), 'setRoomTag');
     const res = await slidingSync(u, {
       lists: {
         inSpace: list([[0, 9]], { filters: { spaces: [space] } }),

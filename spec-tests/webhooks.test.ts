@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { clientCalls, ok } from './rig/client-calls.ts';
 import { request, type HttpResponse } from './rig/http.ts';
 import { startNodes, stopNodes, testPostgresUrl, type TestNode } from './rig/nodes.ts';
 import { expectMatrixError, expectSpecResponse } from './rig/openapi.ts';
@@ -24,14 +25,7 @@ let room: string;
 let since: string;
 const enc = encodeURIComponent;
 
-async function call(user: RegisteredUser, method: string, path: string, body?: unknown): Promise<HttpResponse> {
-  return request(`${node.clientUrl}${path}`, { method, headers: { Authorization: `Bearer ${user.accessToken}` }, ...(body === undefined ? {} : { body }) });
-}
-async function ok(res: Promise<HttpResponse> | HttpResponse): Promise<Json> {
-  const r = await res;
-  assert.equal(r.status, 200, r.text);
-  return r.body as Json;
-}
+const { call } = clientCalls(() => node.clientUrl);
 async function createWebhook(sender: RegisteredUser, name: string, roomId = room): Promise<{ id: string; secret: string; body: Json }> {
   const body = await ok(call(admin, 'POST', '/_stoa/admin/v1/webhooks', { room_id: roomId, sender: sender.userId, name }));
   return { id: body['webhook_id'] as string, secret: body['secret'] as string, body };
