@@ -23,6 +23,8 @@ export class OriginFederation implements FederationFetcher {
   down = false;
   /** /backfill requests made, answered or not. */
   backfillRequests = 0;
+  /** The events /state_ids was asked about. */
+  readonly stateIdsAsked: string[] = [];
 
   constructor(origin: Roomserver) {
     this.origin = origin;
@@ -75,6 +77,7 @@ export class OriginFederation implements FederationFetcher {
   }
 
   async stateIds(_d: string, _roomId: string, eventId: string): Promise<{ stateIds: string[]; authChainIds: string[] } | undefined> {
+    this.stateIdsAsked.push(eventId);
     const state = await this.origin.stateAt(eventId, 'before');
     if (state === undefined) return undefined;
     const stateIds = [...state.values()];

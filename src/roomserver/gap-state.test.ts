@@ -10,77 +10,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { stateKeyOf } from '../rooms/event-view.ts';
-import type { JsonObject } from '../rooms/json.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { describeEngines, createTestDatabase, type TestDatabase } from '../storage/testing.ts';
-import type { FederationFetcher } from './ports.ts';
+import { BOB, OriginFederation } from './backfill-testing.ts';
 import { Roomserver } from './roomserver.ts';
 import { silentLogger, testKey, TestKeyring } from './testing.ts';
-
-const BOB = '@bob:origin.test';
-
-/** The origin's side of the federation API, answered from its roomserver; events before `hidden` are never given by get_missing_events. */
-class OriginFetcher implements FederationFetcher {
-  readonly origin: Roomserver;
-  readonly hidden = new Set<string>();
-  readonly stateIdsAsked: string[] = [];
-
-  constructor(origin: Roomserver) {
-    this.origin = origin;
-  }
-
-  async fetchEvent(_destination: string, eventId: string): Promise<JsonObject | undefined> {
-    return (await this.origin.event(eventId, 'stored'))?.json;
-  }
-
-  async getMissingEvents(_d: string, _roomId: string, earliest: readonly string[], latest: readonly string[], limit: number): Promise<JsonObject[]> {
-    const seen = new Set<string>(earliest);
-    const out: JsonObject[] = [];
-    let frontier = [...latest];
-    while (frontier.length > 0 && out.length < limit) {
-      const next: string[] = [];
-      for (const id of frontier) {
-        const event = await this.origin.event(id, 'stored');
-        for (const prev of (event?.json['prev_events'] as string[] | undefined) ?? []) {
-          if (seen.has(prev) || this.hidden.has(prev)) continue;
-          seen.add(prev);
-          const json = (await this.origin.event(prev, 'stored'))?.json;
-          if (json !== undefined && out.length < limit) out.push(json);
-          next.push(prev);
-        }
-      }
-      frontier = next;
-    }
-    return out;
-  }
-
-  async backfill(_d: string, _roomId: string, from: readonly string[], limit: number): Promise<JsonObject[]> {
-    const seen = new Set<string>();
-    const out: JsonObject[] = [];
-    let frontier = [...from];
-    while (frontier.length > 0 && out.length < limit) {
-      const next: string[] = [];
-      for (const id of frontier) {
-        if (seen.has(id) || out.length >= limit) continue;
-        seen.add(id);
-        const json = (await this.origin.event(id, 'stored'))?.json;
-        if (json === undefined) continue;
-        out.push(json);
-        next.push(...((json['prev_events'] as string[] | undefined) ?? []));
-      }
-      frontier = next;
-    }
-    return out;
-  }
-
-  async stateIds(_d: string, _roomId: string, eventId: string): Promise<{ stateIds: string[]; authChainIds: string[] } | undefined> {
-    this.stateIdsAsked.push(eventId);
-    const state = await this.origin.stateAt(eventId, 'before');
-    if (state === undefined) return undefined;
-    const stateIds = [...state.values()];
-    return { stateIds, authChainIds: await this.origin.authChain(stateIds) };
-  }
-}
 
 describeEngines('roomserver: a gap get_missing_events cannot fill', (getDb) => {
   const keyring = new TestKeyring();
@@ -89,14 +23,14 @@ describeEngines('roomserver: a gap get_missing_events cannot fill', (getDb) => {
   let originDb: TestDatabase;
   let origin: Roomserver;
   let local: Roomserver;
-  let fetcher: OriginFetcher;
+  let fetcher: OriginFederation;
 
   before(async () => {
     originDb = await createTestDatabase(getDb().engine);
     const report = await migrateToLatest(originDb.db);
     if (report.error !== undefined) throw report.error;
     origin = new Roomserver({ db: originDb.db, serverName: 'origin.test', signingKey: testKey(2), logger: silentLogger, remoteKeys: keyring });
-    fetcher = new OriginFetcher(origin);
+    fetcher = new OriginFederation(origin);
     local = new Roomserver({ db: getDb(), serverName: 'local.test', signingKey: testKey(1), logger: silentLogger, remoteKeys: keyring, federation: fetcher });
   });
 
