@@ -163,8 +163,8 @@ class ExportRun {
 
   async writeEvent(row: BundleEventRow, events: HashingWriter, transcript: HashingWriter): Promise<void> {
     const { line, pdu, meta } = lineOf(row);
-    this.chain.push(line);
-    await events.writeLine(line);
+    // The chain hashes the line's bytes as they are encoded into the file's buffer.
+    await events.writeLine(line, (bytes) => this.chain.push(bytes));
     await transcript.write(transcriptRow(meta, pdu));
 
     this.counts.events++;

@@ -9,22 +9,34 @@ import { canonicalJson } from '../../rooms/canonical-json.ts';
 import { BUNDLE_FORMAT, type ExportScope } from './bundle-format.ts';
 
 export class HashChain {
-  #head: Buffer;
-  #length = 0;
-  /** h_{i-1} ‖ sha256(line_i), reused for every line. */
+  /**
+   * h_{i-1} ‖ sha256(line_i), reused for every line. Digests come back as 'binary' (latin1) strings
+   * (one character per byte) written into it: a Buffer per digest would be an ArrayBuffer
+   * per line for the garbage collector, millions of them, each counting towards a full
+   * collection.
+   */
   readonly #link = Buffer.alloc(64);
+  #length = 0;
 
   constructor(scope: ExportScope) {
-    this.#head = createHash('sha256').update(BUNDLE_FORMAT).update(canonicalJson(scope)).digest();
+    createHash('sha256').update(BUNDLE_FORMAT).update(canonicalJson(scope)).digest().copy(this.#link, 0);
   }
 
   /** Appends one line (text without the newline, or its UTF-8 bytes). */
   push(line: string | Uint8Array): void {
     // One-shot hashes: about twice as fast as Hash objects for lines this short.
-    const lineHash = hash('sha256', line, 'buffer');
-    this.#link.set(this.#head, 0);
+    this.#link.write(hash('sha256', line, 'binary'), 32, 'binary');
+    this.#advance();
+  }
+
+  /** Appends one line by its SHA-256 (32 bytes), computed elsewhere (the verifier's workers). */
+  pushLineHash(lineHash: Uint8Array): void {
     this.#link.set(lineHash, 32);
-    this.#head = hash('sha256', this.#link, 'buffer');
+    this.#advance();
+  }
+
+  #advance(): void {
+    this.#link.write(hash('sha256', this.#link, 'binary'), 0, 'binary');
     this.#length++;
   }
 
@@ -34,6 +46,6 @@ export class HashChain {
 
   /** The current head, lowercase hex. */
   get head(): string {
-    return this.#head.toString('hex');
+    return this.#link.toString('hex', 0, 32);
   }
 }

@@ -126,12 +126,21 @@ export interface SyntheticRoomOptions {
   readonly firstTs?: number;
 }
 
+/** An export row with the columns a bulk load also writes. */
+export type SyntheticRow = ExportEventRow & {
+  readonly type: string;
+  readonly stateKey: string | null;
+  readonly sender: string;
+  readonly originServerTs: number;
+  readonly roomVersion: string;
+};
+
 /**
  * A linear room signed by the given servers, as export rows in stream order (create event
  * first), without a database: for the verifier's unit tests and the benchmark's bulk load.
  * The events are hashed, signed and linked, not auth-checked.
  */
-export function* syntheticRoomRows(options: SyntheticRoomOptions): Generator<ExportEventRow> {
+export function* syntheticRoomRows(options: SyntheticRoomOptions): Generator<SyntheticRow> {
   const rules = roomVersionRules(options.roomVersion);
   const first = options.servers[0];
   if (rules === undefined || first === undefined) throw new Error('a supported room version and a server are needed');
@@ -140,7 +149,7 @@ export function* syntheticRoomRows(options: SyntheticRoomOptions): Generator<Exp
   const create = buildCreateEvent({ rules, sender: creator, content: {}, originServerTs: firstTs, roomIdLocalpart: 'synthetic', eventIdLocalpart: 'create' });
   const signedCreate = signEvent(create.event, first.name, first.key, rules);
   const createId = computeEventId(signedCreate, rules);
-  const row = (json: JsonObject, eventId: string, n: number): ExportEventRow => ({
+  const row = (json: JsonObject, eventId: string, n: number): SyntheticRow => ({
     eventId,
     streamOrdering: n + 1,
     type: String(json['type']),

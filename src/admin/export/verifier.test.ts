@@ -11,12 +11,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { canonicalJson } from '../../rooms/canonical-json.ts';
 import { testKey } from '../../roomserver/testing.ts';
-import type { ExportEventRow } from '../../storage/export-queries.ts';
 import { FILES, formatEventLine, type ExportScope, type KeysFile } from './bundle-format.ts';
 import { writeBundle } from './bundle-writer.ts';
 import { EventIdSet } from './event-id-set.ts';
 import { HashChain } from './hash-chain.ts';
-import { syntheticRoomRows } from './testing.ts';
+import { syntheticRoomRows, type SyntheticRow } from './testing.ts';
 import { escapeHtml } from './transcript.ts';
 import { verifyExport } from './verifier.ts';
 
@@ -44,7 +43,7 @@ function keysOf(servers: ReadonlyArray<{ name: string; key: typeof HOME.key }>):
 }
 
 let counter = 0;
-async function bundleOf(rows: ExportEventRow[], overrides: { scope?: Partial<ExportScope>; keys?: KeysFile; roomId?: string } = {}) {
+async function bundleOf(rows: SyntheticRow[], overrides: { scope?: Partial<ExportScope>; keys?: KeysFile; roomId?: string } = {}) {
   const dir = path.join(work, `b${++counter}`);
   await import('node:fs/promises').then((fs) => fs.mkdir(dir));
   const create = JSON.parse(rows[0]?.json ?? '{}');
@@ -177,6 +176,60 @@ describe('verify-export on synthetic bundles', () => {
     const report = await verifyExport(dir, { workers: 0 });
     assert.equal(report.problems.filter((p) => p.code === 'line-unreadable').length, 3);
     assert.ok(report.problems.some((p) => p.code === 'chain'));
+  });
+
+  test('a bundle of several read chunks: lines split between chunks verify, on a worker and inline; problems name their line', async () => {
+    // ~700 bytes a line: some 1.3 MB, five of the verifier's 256 KB chunks.
+    const rows = [...syntheticRoomRows({ roomVersion: '12', events: 1900, servers: [HOME, PEER] })];
+    const { dir } = await bundleOf(rows);
+    for (const workers of [0, 1]) {
+      const report = await verifyExport(dir, { workers });
+      assert.equal(report.ok, true, JSON.stringify(report.problems.slice(0, 3)));
+      assert.equal(report.stats.events, 1901);
+    }
+
+    // Line 1,500 edited in place (past the fourth chunk boundary), and a line of 300 KB —
+    // longer than a chunk — added without a final line break.
+    const events = path.join(dir, FILES.events);
+    const lines = (await readFile(events, 'utf8')).split('\n');
+    lines[1499] = (lines[1499] ?? '').replace('message 1499', 'message l499');
+    await writeFile(events, `${lines.join('\n')}${'x'.repeat(300_000)}`);
+    for (const workers of [0, 1]) {
+      const report = await verifyExport(dir, { workers });
+      const found = report.problems.map((p) => [p.code, p.line]);
+      assert.deepEqual(found.filter(([code]) => code === 'content-hash'), [['content-hash', 1500]]);
+      assert.deepEqual(found.filter(([code]) => code === 'line-unreadable'), [['line-unreadable', 1902]]);
+      assert.ok(report.problems.some((p) => p.code === 'chain'));
+      assert.equal(report.stats.events, 1902);
+    }
+  });
+
+  test('signatures: other algorithms are skipped, a malformed signature fails, an unsigned event names its server', async () => {
+    const [create, ...rest] = [...syntheticRoomRows({ roomVersion: '10', events: 3, servers: [HOME] })];
+    assert.ok(create !== undefined);
+    const withSignatures = (row: SyntheticRow, edit: (mine: Record<string, string>) => void): SyntheticRow => {
+      const pdu = JSON.parse(row.json) as { signatures: Record<string, Record<string, string>> };
+      edit(pdu.signatures[HOME.name] ?? {});
+      return { ...row, json: JSON.stringify(pdu) };
+    };
+    const rows = [
+      create,
+      withSignatures(rest[0] as SyntheticRow, (mine) => (mine['other:abc'] = 'not checked')),
+      withSignatures(rest[1] as SyntheticRow, (mine) => (mine[HOME.key.keyId] = '!!not base64!!')),
+      withSignatures(rest[2] as SyntheticRow, (mine) => delete mine[HOME.key.keyId]),
+    ];
+    // keys.json holds a key under the other algorithm's ID too: still not one to check.
+    const keys = keysOf([HOME, PEER]);
+    const home = keys.servers[HOME.name] ?? {};
+    const withOther: KeysFile = { servers: { ...keys.servers, [HOME.name]: { ...home, 'other:abc': home[HOME.key.keyId] as KeysFile['servers'][string][string] } } };
+    const report = await verifyExport((await bundleOf(rows, { keys: withOther })).dir, { workers: 0 });
+    assert.deepEqual(
+      report.problems.map((p) => [p.code, p.line]),
+      [
+        ['signature', 3],
+        ['no-key', 4],
+      ],
+    );
   });
 
   test('problems beyond the limit are counted, not kept', async () => {

@@ -6,7 +6,8 @@
 //      bundle is intact and self-consistent, not who made it);
 //   2. each file's SHA-256 and size against the manifest;
 //   3. every event (events.jsonl and state.jsonl): its recomputed ID, content hash and
-//      signatures against keys.json (./check-event-line.ts, on worker threads);
+//      signatures against keys.json (./check-event-line.ts: on a worker thread, the
+//      signatures on libuv's thread pool, so every core verifies);
 //   4. the hash chain over events.jsonl against the manifest's head, and the line count;
 //   5. order and DAG: stream orderings increase, no event appears twice, every prev event
 //      is in the bundle before the event naming it, or a boundary the manifest declares;
@@ -17,8 +18,7 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { verifyJsonSignature } from '../../crypto/signed-json.ts';
 import { decodeBase64 } from '../../rooms/base64.ts';
@@ -26,9 +26,8 @@ import { JsonParseError, parseJsonStrict } from '../../rooms/canonical-json.ts';
 import { getField, isJsonObject, type JsonObject } from '../../rooms/json.ts';
 import { roomVersionRules } from '../../rooms/room-versions.ts';
 import { FILES, HASHED_FILES, MEDIA_DIR, type KeysFile, type Manifest } from './bundle-format.ts';
-import type { EventCheckResult, EventProblemCode } from './check-event-line.ts';
+import type { ChunkCheckResult, EventProblemCode, LineOrderInfo } from './check-event-line.ts';
 import { CheckPool } from './check-pool.ts';
-import { prevEventIdsOf } from './event-fields.ts';
 import { EventIdSet } from './event-id-set.ts';
 import { HashChain } from './hash-chain.ts';
 
@@ -67,7 +66,11 @@ export interface PinnedKey {
 export interface VerifyOptions {
   /** Keys the manifest must be signed with (one of them); unpinned bundles prove integrity only. */
   readonly expectKeys?: readonly PinnedKey[];
-  /** Worker threads for the event checks; 0 checks on the calling thread. Default: one per core (none for small bundles). */
+  /**
+   * Worker threads for the event checks; 0: the calling thread checks. Either way the
+   * signatures are verified on libuv's thread pool (UV_THREADPOOL_SIZE threads, default 4),
+   * which one checking thread keeps busy. Default: one (none for small bundles).
+   */
   readonly workers?: number;
   /** Problems kept in the report; the rest are only counted. Default 1,000. */
   readonly maxProblems?: number;
@@ -90,7 +93,8 @@ export interface VerifyReport {
   readonly stats: VerifyStats;
 }
 
-const BATCH_LINES = 256;
+/** Bytes read and checked at a time: a few hundred lines, one worker message each way. */
+const CHUNK_BYTES = 256 * 1024;
 const SMALL_BUNDLE_EVENTS = 5000;
 
 export async function verifyExport(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
@@ -133,8 +137,8 @@ export async function verifyExport(dir: string, options: VerifyOptions = {}): Pr
 
   const keys = await readKeysFile(path.join(dir, FILES.keys), problems);
   // Starting a worker costs more than checking a few thousand events on this thread.
-  const workers = options.workers ?? (manifest.counts.events < SMALL_BUNDLE_EVENTS ? 0 : availableParallelism());
-  const pool = new CheckPool(rules, keys, workers);
+  const workers = options.workers ?? (manifest.counts.events < SMALL_BUNDLE_EVENTS ? 0 : 1);
+  const pool = new CheckPool(rules, keys, manifest.scope, workers);
   try {
     const state = await checkLines(dir, FILES.state, pool, problems, stats, undefined);
     stats.stateEvents = state.lines;
@@ -356,24 +360,11 @@ function compareDigest(file: string, digest: Digest | undefined, manifest: Manif
   }
 }
 
-/** Lines of a file as strings and as bytes' hash, without holding the file in memory. */
-async function* readLines(file: string, onChunk: (chunk: Buffer) => void): AsyncGenerator<Buffer> {
-  let rest: Buffer = Buffer.alloc(0);
-  for await (const raw of createReadStream(file, { highWaterMark: 1 << 20 })) {
-    const chunk = raw as Buffer;
-    onChunk(chunk);
-    let data = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
-    let start = 0;
-    for (let newline = data.indexOf(10, start); newline !== -1; newline = data.indexOf(10, start)) {
-      yield data.subarray(start, newline);
-      start = newline + 1;
-    }
-    rest = Buffer.from(data.subarray(start));
-    data = Buffer.alloc(0);
-  }
-  if (rest.length > 0) yield rest;
-}
-
+/**
+ * Reads `file` in chunks of whole lines, hashing it as it goes, and has each chunk checked
+ * (./check-event-line.ts, on the pool's workers); the results are taken in file order, so
+ * `order` sees the lines in sequence. Holds a few chunks at a time, whatever the file's size.
+ */
 async function checkLines(
   dir: string,
   file: string,
@@ -385,38 +376,79 @@ async function checkLines(
   const hash = createHash('sha256');
   let bytes = 0;
   let lines = 0;
-  const inFlight: Promise<EventCheckResult>[] = [];
-  const maxInFlight = Math.max(2, pool.size * 4);
-  const absorb = (result: EventCheckResult): void => {
+  const inFlight: Promise<ChunkCheckResult>[] = [];
+  const maxInFlight = pool.size * 2 + 3;
+  const absorb = (result: ChunkCheckResult): void => {
     stats.redactedOnReceipt += result.redactedOnReceipt;
     for (const p of result.problems) {
-      problems.add({ code: p.code, file, line: p.line, ...(p.eventId === undefined ? {} : { eventId: p.eventId }), message: p.message });
+      problems.add({ code: p.code, file, line: lines + p.line, ...(p.eventId === undefined ? {} : { eventId: p.eventId }), message: p.message });
     }
+    if (order !== undefined && result.order !== undefined) order.observe(result.order, result.lines, lines);
+    lines += result.lines;
   };
-  let batch: string[] = [];
-  let batchStart = 1;
+  const dispatch = async (chunk: Uint8Array): Promise<void> => {
+    const checked = pool.check(chunk, order !== undefined);
+    // A failure is reported when this chunk's turn comes, not as an unhandled rejection.
+    checked.catch(() => undefined);
+    inFlight.push(checked);
+    if (inFlight.length >= maxInFlight) absorb(await (inFlight.shift() as Promise<ChunkCheckResult>));
+  };
+  let handle;
   try {
-    for await (const lineBytes of readLines(path.join(dir, file), (chunk) => {
-      hash.update(chunk);
-      bytes += chunk.length;
-    })) {
-      lines++;
-      const text = lineBytes.toString('utf8');
-      order?.observe(text, lineBytes, lines);
-      batch.push(text);
-      if (batch.length >= BATCH_LINES) {
-        inFlight.push(pool.check(batch, batchStart));
-        batch = [];
-        batchStart = lines + 1;
-        if (inFlight.length >= maxInFlight) absorb(await (inFlight.shift() as Promise<EventCheckResult>));
-      }
-    }
+    handle = await open(path.join(dir, file), 'r');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lines: 0, digest: undefined };
     throw error;
   }
-  if (batch.length > 0) inFlight.push(pool.check(batch, batchStart));
-  for (const result of await Promise.all(inFlight)) absorb(result);
+  // The next read is always under way while a chunk is checked: a read is queued on libuv's
+  // thread pool behind the signature verifications already there, so one started only
+  // after them would leave the pool idle while this thread waits for it and then parses.
+  const fileHandle = handle;
+  const readNext = (): Promise<{ bytesRead: number; buffer: Buffer }> =>
+    fileHandle.read(Buffer.allocUnsafe(CHUNK_BYTES), 0, CHUNK_BYTES, null);
+  let reading = readNext();
+  try {
+    // The file after its last line break so far (the start of a line), in the pieces read:
+    // joined once its line ends, so a line of any length is copied once.
+    let pieces: Uint8Array[] = [];
+    let piecesLength = 0;
+    const joined = (extra: Uint8Array): Uint8Array => {
+      // A buffer of its own per chunk, so it can be handed to a worker without a copy.
+      const chunk = new Uint8Array(piecesLength + extra.length);
+      let at = 0;
+      for (const piece of pieces) {
+        chunk.set(piece, at);
+        at += piece.length;
+      }
+      chunk.set(extra, at);
+      return chunk;
+    };
+    for (;;) {
+      const { bytesRead, buffer } = await reading;
+      if (bytesRead === 0) break;
+      reading = readNext();
+      const data = buffer.subarray(0, bytesRead);
+      hash.update(data);
+      bytes += bytesRead;
+      const lastNewline = data.lastIndexOf(10);
+      if (lastNewline === -1) {
+        pieces.push(data);
+        piecesLength += data.length;
+        continue;
+      }
+      const chunk = joined(data.subarray(0, lastNewline + 1));
+      pieces = [data.subarray(lastNewline + 1)];
+      piecesLength = bytesRead - lastNewline - 1;
+      await dispatch(chunk);
+    }
+    if (piecesLength > 0) await dispatch(joined(new Uint8Array(0)));
+    while (inFlight.length > 0) absorb(await (inFlight.shift() as Promise<ChunkCheckResult>));
+  } finally {
+    // Results and reads not taken after a failure must not reject unobserved.
+    for (const pending of inFlight) pending.catch(() => undefined);
+    await reading.catch(() => undefined);
+    await handle.close();
+  }
   return { lines, digest: { sha256: hash.digest('hex'), bytes } };
 }
 
@@ -426,12 +458,17 @@ interface PendingPrev {
   readonly timeline: boolean;
 }
 
-/** Checks 4–6 over events.jsonl, line by line, in file order. */
+/**
+ * Checks 4–5 over events.jsonl in file order: the hash chain, stream and outlier order,
+ * duplicates and the DAG. Each line's hash, ID and prev events come from the chunk checks
+ * (which also did the per-line scope checks), so this thread only does what needs the
+ * lines in sequence.
+ */
 class EventOrderCheck {
   readonly #manifest: Manifest;
   readonly #problems: ProblemList;
   readonly #chain: HashChain;
-  readonly #seen = new EventIdSet();
+  readonly #seen: EventIdSet;
   readonly #pending = new Map<string, PendingPrev>();
   #lastStream = -Infinity;
   #inOutliers = false;
@@ -441,43 +478,38 @@ class EventOrderCheck {
     this.#manifest = manifest;
     this.#problems = problems;
     this.#chain = new HashChain(manifest.scope);
+    this.#seen = new EventIdSet(manifest.counts.events);
   }
 
   get chainHead(): string {
     return this.#chain.head;
   }
 
-  observe(text: string, bytes: Uint8Array, line: number): void {
-    this.#chain.push(bytes);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return; // reported by the event checks
+  /** The `count` lines of one chunk, the first being line `before + 1` of the file. */
+  observe(info: LineOrderInfo, count: number, before: number): void {
+    for (let i = 0; i < count; i++) {
+      this.#chain.pushLineHash(info.lineHashes.subarray(i * 32, i * 32 + 32));
+      const kind = info.kinds[i];
+      if (kind === 0 || kind === undefined) continue; // unreadable: reported by the chunk checks
+      this.#observeEvent(info, i, before + i + 1, kind === 1);
     }
-    if (!isJsonObject(parsed)) return;
-    const eventId = getField(parsed, 'event_id');
-    const pdu = getField(parsed, 'pdu');
-    if (typeof eventId !== 'string' || !isJsonObject(pdu)) return;
+  }
+
+  #observeEvent(info: LineOrderInfo, i: number, line: number, timeline: boolean): void {
+    const eventId = info.eventIds[i] ?? '';
+    const position = info.positions[i] ?? 0;
     const report = (code: ProblemCode, message: string): void =>
       this.#problems.add({ code, file: FILES.events, line, eventId, message });
 
-    const stream = getField(parsed, 'stream_ordering');
-    const timeline = typeof stream === 'number';
-    const scope = this.#manifest.scope;
     if (timeline) {
       if (this.#inOutliers) report('stream-order', 'a timeline event after the outliers: lines were reordered');
-      else if (stream <= this.#lastStream) {
-        report('stream-order', `stream ordering ${stream} follows ${this.#lastStream}: lines were reordered or repeated`);
+      else if (position <= this.#lastStream) {
+        report('stream-order', `stream ordering ${position} follows ${this.#lastStream}: lines were reordered or repeated`);
       }
-      this.#lastStream = Math.max(this.#lastStream, stream);
-      if (stream > scope.up_to_stream_ordering) {
-        report('out-of-scope', `stream ordering ${stream} is past the export's end (${scope.up_to_stream_ordering}): the event was added`);
-      }
+      this.#lastStream = Math.max(this.#lastStream, position);
     } else {
       this.#inOutliers = true;
-      const received = getField(parsed, 'received_ts');
-      const key: [number, string] = [typeof received === 'number' ? received : 0, eventId];
+      const key: [number, string] = [position, eventId];
       const last = this.#lastOutlierKey;
       if (last !== undefined && (key[0] < last[0] || (key[0] === last[0] && key[1] <= last[1]))) {
         report('stream-order', 'outliers are not in the order they were received: lines were reordered');
@@ -485,26 +517,22 @@ class EventOrderCheck {
       this.#lastOutlierKey = key;
     }
 
-    const roomId = getField(pdu, 'room_id');
-    const isV12Create = roomId === undefined && getField(pdu, 'type') === 'm.room.create';
-    const effectiveRoom = isV12Create ? `!${eventId.slice(1)}` : roomId;
-    if (effectiveRoom !== scope.room_id) report('wrong-room', `the event belongs to ${String(effectiveRoom)}, not ${scope.room_id}`);
-    const ts = getField(pdu, 'origin_server_ts');
-    if (typeof ts === 'number') {
-      if (scope.since_ts !== null && ts < scope.since_ts) report('out-of-scope', 'the event is older than the start of the exported time range');
-      if (scope.until_ts !== null && ts >= scope.until_ts) report('out-of-scope', 'the event is newer than the end of the exported time range');
-    }
-
-    if (!this.#seen.add(eventId)) report('duplicate', 'the event appears more than once');
-    const waiting = this.#pending.get(eventId);
-    if (waiting !== undefined) {
-      this.#pending.delete(eventId);
-      if (waiting.timeline && timeline) {
-        report('dag-order', `the event comes after ${waiting.eventId} (line ${waiting.line}), which names it as a prev event: lines were reordered`);
+    const keys = info.eventIdKeys;
+    if (!this.#seen.addKey(keys[2 * i] ?? 0, keys[2 * i + 1] ?? 0)) report('duplicate', 'the event appears more than once');
+    if (this.#pending.size > 0) {
+      const waiting = this.#pending.get(eventId);
+      if (waiting !== undefined) {
+        this.#pending.delete(eventId);
+        if (waiting.timeline && timeline) {
+          report('dag-order', `the event comes after ${waiting.eventId} (line ${waiting.line}), which names it as a prev event: lines were reordered`);
+        }
       }
     }
-    for (const prev of prevEventIdsOf(pdu)) {
-      if (!this.#seen.has(prev) && !this.#pending.has(prev)) this.#pending.set(prev, { line, eventId, timeline });
+    const prevKeys = info.prevKeys;
+    for (let p = info.prevStart[i] ?? 0, end = info.prevStart[i + 1] ?? 0; p < end; p++) {
+      if (this.#seen.hasKey(prevKeys[2 * p] ?? 0, prevKeys[2 * p + 1] ?? 0)) continue;
+      const prev = info.prevIds[p] ?? '';
+      if (!this.#pending.has(prev)) this.#pending.set(prev, { line, eventId, timeline });
     }
   }
 
