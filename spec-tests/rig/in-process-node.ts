@@ -42,7 +42,7 @@ export async function startInProcessNode(seed: number, caPath: string): Promise<
   const logger = silentLogger();
   const deps = { config, db: db.db, signingKey: key, logger, clock: Date.now };
   const transport = await createFederationTransport(deps);
-  const roomserver = new Roomserver({ ...deps, serverName, remoteKeys: transport.remoteKeys, federation: transport.fetcher });
+  const roomserver = new Roomserver({ ...deps, serverName, remoteKeys: transport.remoteKeys, federation: transport.fetcher, queueFederation: true });
   const federation = createFederation({ ...deps, roomserver, transport });
   const app = buildApp({
     listener: 'federation',

@@ -12,8 +12,8 @@ import { RoomStore } from '../storage/index.ts';
 import { describeEngines } from '../storage/testing.ts';
 import { EventNotAllowedError, RoomNotFoundError } from './errors.ts';
 import type { NewRoomEvent } from './output.ts';
-import { Roomserver } from './roomserver.ts';
-import { localRoomserver, RemoteServer, silentLogger, testKey, TestKeyring } from './testing.ts';
+import type { Roomserver } from './roomserver.ts';
+import { localRoomserver, RemoteServer, testKey, TestKeyring } from './testing.ts';
 
 const ALICE = '@alice:local.test';
 const CAROL = '@carol:local.test';
@@ -331,7 +331,7 @@ describeEngines('roomserver', (getDb) => {
 
   test('events that originate here are queued for federation in their own transaction (server-server § "Transactions")', async () => {
     const db = getDb();
-    const queuing = new Roomserver({ db, serverName: 'local.test', signingKey: testKey(1), logger: silentLogger, remoteKeys: keyring, queueFederation: true });
+    const queuing = localRoomserver(db, keyring, undefined, { queueFederation: true });
     const announced: NewRoomEvent[] = [];
     queuing.onNewEvent((event) => announced.push(event));
     const { roomId } = await queuing.createRoom({ creator: ALICE, roomVersion: '12', initialState: publicRoomState(ALICE, '12') });

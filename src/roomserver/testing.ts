@@ -37,7 +37,8 @@ export class TestKeyring implements RemoteKeyLookup {
   }
 }
 
-export function localRoomserver(db: StoaDatabase, keyring: TestKeyring, clock?: () => number): Roomserver {
+/** `queueFederation`: queue local events for federation, as a node with federation on does. */
+export function localRoomserver(db: StoaDatabase, keyring: TestKeyring, clock?: () => number, options: { queueFederation?: boolean } = {}): Roomserver {
   return new Roomserver({
     db,
     serverName: 'local.test',
@@ -45,6 +46,7 @@ export function localRoomserver(db: StoaDatabase, keyring: TestKeyring, clock?: 
     logger: silentLogger,
     remoteKeys: keyring,
     ...(clock === undefined ? {} : { clock }),
+    ...(options.queueFederation === undefined ? {} : { queueFederation: options.queueFederation }),
   });
 }
 

@@ -96,7 +96,7 @@ describeEngines('federation sender', (getDb) => {
   let rs: Roomserver;
 
   before(() => {
-    rs = localRoomserver(getDb(), keyring);
+    rs = localRoomserver(getDb(), keyring, undefined, { queueFederation: true });
   });
 
   /** A v10 room (event IDs in the JSON are absent from v3 on, so ids come from the outbox) with remote joined users. */

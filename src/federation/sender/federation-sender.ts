@@ -1,10 +1,10 @@
-// The durable outbound federation sender (issue 5 item 6). It subscribes to the
-// roomserver's output: every event that originated here goes, as a row pointing at the
-// event, into `federation_outbox` for each server with joined members in the room (and the
-// target's server of a membership event, so an invitee or a kicked user hears of it). One
-// DestinationQueue per destination drains those rows. A restart resumes from the table.
+// The durable outbound federation sender (issue 5 item 6). Every event that originated
+// here is queued by the roomserver, in the event's own transaction, as a row pointing at
+// the event in `federation_outbox` for each server with joined members in the room (and the
+// target's server of a membership event, so an invitee or a kicked user hears of it); the
+// announced event names those servers, and the sender wakes their queues. One
+// DestinationQueue per destination drains the rows. A restart resumes from the table.
 
-import { serverNameOf } from '../../rooms/identifiers.ts';
 import type { JsonObject } from '../../rooms/json.ts';
 import type { NewEventListener, NewRoomEvent } from '../../roomserver/index.ts';
 import type { Cluster } from '../../storage/cluster/cluster.ts';
@@ -18,7 +18,6 @@ import type { TransactionTransport } from './transport.ts';
 /** What the sender reads from the roomserver. */
 export interface SenderRoomSource {
   onNewEvent(listener: NewEventListener): () => void;
-  members(roomId: string, membership: string): Promise<string[]>;
 }
 
 export interface FederationSenderOptions {
@@ -87,8 +86,6 @@ export class FederationSender {
   readonly #limits: QueueLimits;
   readonly #timers: SenderTimers;
   readonly #queues = new Map<string, DestinationQueue>();
-  /** Events are queued in the order the roomserver announced them. */
-  #intake: Promise<void> = Promise.resolve();
   #unsubscribe: (() => void) | undefined;
   #unsubscribeCluster: (() => void) | undefined;
   #poll: NodeJS.Timeout | undefined;
@@ -142,7 +139,6 @@ export class FederationSender {
     this.#unsubscribe = undefined;
     this.#unsubscribeCluster?.();
     if (this.#poll !== undefined) clearInterval(this.#poll);
-    await this.#intake;
     await Promise.all([...this.#queues.values()].map((q) => q.stop()));
   }
 
@@ -163,16 +159,6 @@ export class FederationSender {
     if (destination === this.#options.serverName) return;
     await this.#outbox.enqueueEdu(destination, JSON.stringify({ edu_type: edu.edu_type, content: edu.content }), this.#clock());
     this.#wake(destination);
-  }
-
-  /** The servers with joined members in `roomId`, us excluded. */
-  async joinedServers(roomId: string): Promise<string[]> {
-    const servers = new Set<string>();
-    for (const userId of await this.#options.rooms.members(roomId, 'join')) {
-      const server = serverNameOf(userId);
-      if (server !== undefined && server !== this.#options.serverName) servers.add(server);
-    }
-    return [...servers].sort();
   }
 
   /** Per destination: queued rows, failures, last success, backoff, whether a transaction is in flight. */
@@ -210,36 +196,15 @@ export class FederationSender {
     if (queue?.waiting === true) queue.retryNow();
   }
 
-  /** For tests and shutdown: resolves once every announced event is queued and no worker is draining. */
+  /** For tests and shutdown: resolves once no worker is draining. */
   async idle(): Promise<void> {
-    await this.#intake;
     for (const queue of this.#queues.values()) await queue.idle();
   }
 
   #onNewEvent(event: NewRoomEvent): void {
     if (this.#stopped || event.origin !== this.#options.serverName) return;
-    if (event.queuedFor !== undefined) {
-      // Queued with the event, in its transaction (by whichever process wrote it).
-      for (const destination of event.queuedFor) if (this.#mine(destination)) this.#wake(destination);
-      return;
-    }
-    // A roomserver that does not queue (tests): the process that wrote the event queues it.
-    if (event.writtenElsewhere === true) return;
-    this.#intake = this.#intake
-      .then(() => this.#enqueueLocalEvent(event))
-      .catch((err: unknown) => {
-        // The event is committed; a peer that misses it fetches it with get_missing_events
-        // when our next event names it as a prev event.
-        this.#options.logger.error({ err, eventId: event.eventId }, 'could not queue an event for federation');
-      });
-  }
-
-  async #enqueueLocalEvent(event: NewRoomEvent): Promise<void> {
-    const destinations = new Set(await this.joinedServers(event.roomId));
-    const target = event.membershipChange?.target;
-    const targetServer = target === undefined ? undefined : serverNameOf(target);
-    if (targetServer !== undefined && targetServer !== this.#options.serverName) destinations.add(targetServer);
-    await this.sendEvent(event.eventId, destinations);
+    // Queued with the event, in its transaction (by whichever process wrote it): wake them.
+    for (const destination of event.queuedFor ?? []) if (this.#mine(destination)) this.#wake(destination);
   }
 
   /** Rows queued after stop() stay in the table for the next start. */
