@@ -14,9 +14,10 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { clientCalls, ok } from './rig/client-calls.ts';
 import { request } from './rig/http.ts';
-import { runStoaCommand, startNodes, stopNodes, testPostgresUrl, type TestNode } from './rig/nodes.ts';
+import { startComplianceNode } from './rig/compliance-node.ts';
+import { runStoaCommand, stopNodes, type TestNode } from './rig/nodes.ts';
 import { expectMatrixError, expectSpecResponse } from './rig/openapi.ts';
-import { registerUser, type RegisteredUser } from './rig/users.ts';
+import type { RegisteredUser } from './rig/users.ts';
 
 type Json = Record<string, unknown>;
 
@@ -48,16 +49,7 @@ function expectHold(value: unknown): asserts value is Json {
 
 before(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'stoa-compliance-'));
-  [node] = (await startNodes(1, {
-    ...(testPostgresUrl() === undefined ? {} : { engine: 'postgres' as const }),
-    // The timer stays off: the test runs the purge through the admin API, when it chooses.
-    configOverrides: { retention: { enabled: false, redaction_retention_period_ms: null } },
-  })) as [TestNode];
-  admin = await registerUser(node, 'admin', { admin: true });
-  officer = await registerUser(node, 'officer');
-  alice = await registerUser(node, 'alice');
-  bob = await registerUser(node, 'bob');
-  await ok(call(admin, 'PUT', `/_stoa/admin/v1/users/${enc(officer.userId)}/roles/compliance`));
+  ({ node, admin, officer, alice, bob } = await startComplianceNode());
 });
 after(async () => {
   await stopNodes([node]);

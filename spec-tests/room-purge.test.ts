@@ -11,9 +11,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { clientCalls, ok } from './rig/client-calls.ts';
-import { startNodes, stopNodes, testPostgresUrl, type TestNode } from './rig/nodes.ts';
+import { startComplianceNode } from './rig/compliance-node.ts';
+import { stopNodes, testPostgresUrl, type TestNode } from './rig/nodes.ts';
 import { expectMatrixError, expectSpecResponse } from './rig/openapi.ts';
-import { registerUser, type RegisteredUser } from './rig/users.ts';
+import type { RegisteredUser } from './rig/users.ts';
 
 type Json = Record<string, unknown>;
 
@@ -65,16 +66,7 @@ async function roomRows(roomId: string, eventIds: readonly string[]): Promise<Re
 }
 
 before(async () => {
-  [node] = (await startNodes(1, {
-    ...(POSTGRES ? { engine: 'postgres' as const } : {}),
-    // The timer stays off: the test runs the retention purge through the admin API.
-    configOverrides: { retention: { enabled: false, redaction_retention_period_ms: null } },
-  })) as [TestNode];
-  admin = await registerUser(node, 'admin', { admin: true });
-  officer = await registerUser(node, 'officer');
-  alice = await registerUser(node, 'alice');
-  bob = await registerUser(node, 'bob');
-  await ok(call(admin, 'PUT', `/_stoa/admin/v1/users/${enc(officer.userId)}/roles/compliance`));
+  ({ node, admin, officer, alice, bob } = await startComplianceNode());
 });
 after(() => stopNodes([node]));
 
